@@ -1,0 +1,62 @@
+// Experiment: runs one validated ExperimentSpec end to end: build the task, draw the test
+// sample, run online SGD, analyse at each scheduled step, and report the classifier rank.
+//
+// Progress and cancellation: the observer sees each snapshot and periodic progress; either
+// callback returning false stops the run, as does `cancel` returning true (polled every few
+// hundred SGD steps and before every operator product). A stopped run returns kCancelled with
+// the snapshots already delivered left valid. NaN/Inf in the parameters ends the run with
+// kNumericalError.
+//
+// Determinism: same spec (including seed) gives the same snapshots bit for bit whatever
+// analysis.threads is. Timing fields are the only exception.
+//
+// Thread-safety: RunExperiment is reentrant; callbacks run on the calling thread.
+#ifndef SGDSPECTRA_CORE_EXPERIMENT_H_
+#define SGDSPECTRA_CORE_EXPERIMENT_H_
+
+#include "sgdspectra/core/experiment_spec.h"
+#include "sgdspectra/core/gaussian_mixture.h"
+#include "sgdspectra/core/snapshot.h"
+#include "sgdspectra/core/status.h"
+#include "sgdspectra/core/types.h"
+
+namespace sgdspectra {
+
+class ExperimentObserver {
+ public:
+  virtual ~ExperimentObserver() = default;
+  // Return false to stop the run.
+  virtual bool OnSnapshot(const Snapshot& snapshot) = 0;
+  virtual bool OnProgress(long steps_done, long total_steps, double steps_per_second) {
+    (void)steps_done, (void)total_steps, (void)steps_per_second;
+    return true;
+  }
+};
+
+struct ExperimentResult {
+  Status status;
+  long steps_done = 0;
+  double time_done = 0;
+  int snapshots = 0;
+  bool has_rank = false;  // the run finished and final_rank is set
+  ClassifierRank final_rank;
+  double final_test_loss = 0;
+  double final_test_accuracy = 0;
+  RowMatrix weights;  // parameters at the end (k x d), also after a stop
+  RowMatrix means;    // the mixture's means (k x d)
+};
+
+// spec must have passed Validate(); RunExperiment re-validates and fails with
+// InvalidArgument otherwise.
+ExperimentResult RunExperiment(const ExperimentSpec& spec, ExperimentObserver* observer,
+                               const CancelFn& cancel);
+
+// The mixture and the test sample a run with this spec uses, rebuilt from the seed (for
+// GetResult: independent recomputation without storing the sample).
+Status BuildMixture(const ExperimentSpec& spec, GaussianMixture* mixture);
+SampleSet DrawTestSample(const ExperimentSpec& spec, const GaussianMixture& mixture,
+                         ThreadPool* pool);
+
+}  // namespace sgdspectra
+
+#endif  // SGDSPECTRA_CORE_EXPERIMENT_H_

@@ -1,0 +1,95 @@
+// ExperimentSpec: everything a run needs, as plain structs with defaults (Ceres-style options).
+//
+// Validate() checks every field against its documented bound and returns InvalidArgument
+// whose message starts with the field's path (e.g. "kgmm.dim: must be in [2, 100000], got 1").
+// The server maps proto fields onto these paths one to one. Resolved*() accessors turn the
+// "0 = default" conventions into the values a run actually uses; the resolved spec is what
+// a job records.
+//
+// Thread-safety: plain values.
+#ifndef SGDSPECTRA_CORE_EXPERIMENT_SPEC_H_
+#define SGDSPECTRA_CORE_EXPERIMENT_SPEC_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "sgdspectra/core/eigensolver.h"
+#include "sgdspectra/core/outliers.h"
+#include "sgdspectra/core/status.h"
+
+namespace sgdspectra {
+
+enum class TaskKind { kKgmm = 0 };
+
+// Task A: k-GMM with a one-layer softmax network.
+struct KgmmSpec {
+  long dim = 400;                   // d, [2, 100000]
+  int num_classes = 4;              // k, [2, 64], k <= d
+  double snr = 20.0;                // lambda, (0, 1e8]
+  std::vector<double> class_probs;  // empty = uniform; else k positive entries summing to 1
+  std::vector<double> mean_gram;    // empty = orthonormal means; else k*k SPD row-major
+  double ridge = 0.1;               // beta, [0, 1000]
+};
+
+struct SgdSpec {
+  double c_delta = 1.0;    // step = c_delta / d; (0, 1000]
+  double step_size = 0.0;  // 0 = c_delta / d; else (0, 10], overrides c_delta
+  long steps = 0;          // number of SGD steps; 0 = derive from t_end
+  double t_end = 20.0;     // end time t = steps * step; [0, 1e6]; used when steps == 0
+};
+
+enum class ScheduleKind { kLogSpacedTime = 0, kEverySteps = 1 };
+
+struct ScheduleSpec {
+  ScheduleKind kind = ScheduleKind::kLogSpacedTime;
+  long every_steps = 0;  // kEverySteps: snapshot every N >= 1 steps
+  int num_points = 12;   // kLogSpacedTime: points incl. t = 0 and the end, [2, 1000]
+  double t_first = 0.5;  // kLogSpacedTime: first positive time, (0, t_end)
+};
+
+struct AnalysisSpec {
+  double test_ratio = 2.0;   // M_test = ceil(ratio * d), [0.1, 100]
+  int top_r = 0;             // class blocks: 0 = 2k + 4
+  int top_r_full = 0;        // full matrices: 0 = 2k(k-1) + 4
+  bool class_blocks = true;  // analyse each class block (c,c)
+  bool full_matrices = true; // analyse the kd x kd matrices
+  bool g_matrix = true;      // analyse the G-matrix as well as the Hessian
+  SolverSettings solver;
+  OutlierSettings outliers;
+  double rank_tolerance = 1e-3;  // weight rank: singular values > tol * largest, (0, 1)
+  int threads = 1;               // threads for one job's products, [1, 256]
+};
+
+struct ExperimentSpec {
+  std::string name;  // free text, <= 200 bytes
+  uint64_t seed = 0;
+  TaskKind task = TaskKind::kKgmm;
+  KgmmSpec kgmm;
+  SgdSpec sgd;
+  ScheduleSpec schedule;
+  AnalysisSpec analysis;
+  long progress_every_steps = 0;  // 0 = about 50 progress reports per run
+  double memory_budget_bytes = 8.0 * (1ull << 30);  // refuse specs needing more, [1 MiB, 1 TiB]
+
+  Status Validate() const;
+
+  long Dim() const { return kgmm.dim; }
+  double ResolvedStepSize() const;
+  long ResolvedSteps() const;
+  long TestSampleSize() const;
+  int ResolvedTopR() const;
+  int ResolvedTopRFull() const;
+  int ResolvedNcv(int r, long n) const;
+  long ResolvedProgressEvery() const;
+  int ExpectedClassOutliers() const { return kgmm.num_classes; }
+  int ExpectedFullOutliers() const { return kgmm.num_classes * (kgmm.num_classes - 1); }
+  // Bytes the run will hold at its peak (samples, null inputs, Krylov bases).
+  double EstimatedBytes() const;
+  // Snapshot steps, ascending, always including 0 and the last step, without duplicates.
+  std::vector<long> SnapshotSteps() const;
+};
+
+}  // namespace sgdspectra
+
+#endif  // SGDSPECTRA_CORE_EXPERIMENT_SPEC_H_

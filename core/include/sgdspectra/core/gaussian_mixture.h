@@ -1,0 +1,71 @@
+// The k-class Gaussian mixture of SPEC.md, Task A: class a with probability p_a,
+// input Y = mu_a + Z / sqrt(lambda), Z ~ N(0, I_d).
+//
+// Means are rows of a k x d matrix. MakeMeans builds them from the seed as
+// mu = L Q^T with Q a random orthonormal d x k frame and L the Cholesky factor of the
+// requested Gram matrix (identity by default), so mu_a . mu_b = Gram_ab exactly up to rounding.
+//
+// Thread-safety: a GaussianMixture is immutable after construction; Draw takes the caller's Rng.
+#ifndef SGDSPECTRA_CORE_GAUSSIAN_MIXTURE_H_
+#define SGDSPECTRA_CORE_GAUSSIAN_MIXTURE_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "sgdspectra/core/random.h"
+#include "sgdspectra/core/status.h"
+#include "sgdspectra/core/thread_pool.h"
+#include "sgdspectra/core/types.h"
+
+namespace sgdspectra {
+
+// A fixed sample from a mixture, as analysed at snapshots.
+struct SampleSet {
+  RowMatrix inputs;           // M x d; row j is the input Y_j
+  RowMatrix noise;            // M x d; row j is Y_j minus its cluster mean (null-model inputs)
+  std::vector<int> labels;    // class label of each row (k-GMM: class; XOR: y in {0,1})
+  std::vector<int> clusters;  // mixture component of each row (k-GMM: = label; XOR: 0..3)
+  long size() const { return static_cast<long>(labels.size()); }
+};
+
+// Random orthonormal d x k frame (columns) from the seed's kMeans stream: Gaussian matrix,
+// then Householder QR with signs fixed so R has a positive diagonal.
+MatrixXd RandomOrthonormalFrame(long d, int k, uint64_t seed);
+
+class GaussianMixture {
+ public:
+  // centers: c x d, one cluster mean per row; cluster_probs: c entries summing to 1;
+  // cluster_labels: the class label of each cluster; snr = lambda > 0.
+  GaussianMixture(RowMatrix centers, std::vector<double> cluster_probs,
+                  std::vector<int> cluster_labels, double snr);
+
+  // k-GMM: classes = clusters, label = cluster index. gram: k*k row-major SPD, or empty for
+  // the identity. Fails with InvalidArgument if gram is not symmetric positive definite.
+  static Status MakeKgmm(long d, int k, const std::vector<double>& gram,
+                         const std::vector<double>& class_probs, double snr, uint64_t seed,
+                         GaussianMixture* out);
+
+  long dim() const { return centers_.cols(); }
+  int num_clusters() const { return static_cast<int>(centers_.rows()); }
+  double snr() const { return snr_; }
+  const RowMatrix& centers() const { return centers_; }
+  const std::vector<int>& cluster_labels() const { return cluster_labels_; }
+
+  // Draws one input into y[0..d) and returns its cluster.
+  int Draw(Rng& rng, double* y) const;
+
+  // Draws m samples. Rows come in fixed blocks, each from its own stream
+  // Rng(seed, stream, block), so the result does not depend on the pool's thread count.
+  SampleSet DrawSampleSet(long m, uint64_t seed, RngStream stream, ThreadPool* pool) const;
+
+ private:
+  RowMatrix centers_;
+  std::vector<double> cumulative_probs_;
+  std::vector<int> cluster_labels_;
+  double snr_;
+  double noise_scale_;  // 1 / sqrt(snr)
+};
+
+}  // namespace sgdspectra
+
+#endif  // SGDSPECTRA_CORE_GAUSSIAN_MIXTURE_H_
