@@ -89,21 +89,19 @@ class SampleGramOperator : public SymmetricOperator {
 
   long size() const override { return samples_.cols() * mixing_.width(); }
   void Apply(const double* x, double* y) const override;
-  // Applies A to each of the n columns of X (size() x n, column-major) at once.
-  void ApplyBlock(const MatrixXd& x, MatrixXd* y) const;
 
   // Fixed reduction-block count for M rows (part of the determinism contract).
   static long NumReductionBlocks(long num_rows);
 
  private:
-  void AccumulateBlock(long block, const double* x, long num_vectors, double* partial) const;
+  void AccumulateBlock(long block, const double* x, double* partial) const;
 
   const RowMatrix& samples_;
   const SampleMixing& mixing_;
   ThreadPool* pool_;
   long num_blocks_;
   long rows_per_chunk_;
-  mutable std::vector<double> partials_;  // num_blocks x (size() * num_vectors)
+  mutable std::vector<double> partials_;  // num_blocks x size()
 };
 
 // Forms the operator's matrix by applying it to the identity, column by column.

@@ -34,6 +34,7 @@ MatrixXd RandomOrthonormalFrame(long d, int k, uint64_t seed);
 
 class GaussianMixture {
  public:
+  GaussianMixture() = default;  // empty; assign from MakeKgmm before use
   // centers: c x d, one cluster mean per row; cluster_probs: c entries summing to 1;
   // cluster_labels: the class label of each cluster; snr = lambda > 0.
   GaussianMixture(RowMatrix centers, std::vector<double> cluster_probs,
@@ -62,8 +63,8 @@ class GaussianMixture {
   RowMatrix centers_;
   std::vector<double> cumulative_probs_;
   std::vector<int> cluster_labels_;
-  double snr_;
-  double noise_scale_;  // 1 / sqrt(snr)
+  double snr_ = 1.0;
+  double noise_scale_ = 1.0;  // 1 / sqrt(snr)
 };
 
 }  // namespace sgdspectra

@@ -1,0 +1,250 @@
+#include "sgdspectra/core/experiment_spec.h"
+
+#include <Eigen/Cholesky>
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+#include "sgdspectra/core/types.h"
+
+namespace sgdspectra {
+namespace {
+
+std::string FormatNumber(double v) {
+  std::ostringstream out;
+  out.precision(10);
+  out << v;
+  return out.str();
+}
+
+Status OutOfRange(const char* field, const std::string& bound, double value) {
+  return Status::InvalidArgument(std::string(field) + ": must be " + bound + ", got " +
+                                 FormatNumber(value));
+}
+
+// Written so that NaN fails every check: !(lo <= v && v <= hi).
+bool InClosed(double v, double lo, double hi) { return v >= lo && v <= hi; }
+bool InLeftOpen(double v, double lo, double hi) { return v > lo && v <= hi; }
+
+constexpr long kMaxDim = 100000;
+constexpr int kMaxClasses = 64;
+constexpr long kMaxSteps = 10000000000L;
+
+}  // namespace
+
+double ExperimentSpec::ResolvedStepSize() const {
+  return sgd.step_size > 0 ? sgd.step_size : sgd.c_delta / static_cast<double>(Dim());
+}
+
+long ExperimentSpec::ResolvedSteps() const {
+  if (sgd.steps > 0) return sgd.steps;
+  return static_cast<long>(std::llround(sgd.t_end / ResolvedStepSize()));
+}
+
+long ExperimentSpec::TestSampleSize() const {
+  return static_cast<long>(std::ceil(analysis.test_ratio * static_cast<double>(Dim()) - 1e-9));
+}
+
+int ExperimentSpec::ResolvedTopR() const {
+  return analysis.top_r > 0 ? analysis.top_r : 2 * ExpectedClassOutliers() + 4;
+}
+
+int ExperimentSpec::ResolvedTopRFull() const {
+  return analysis.top_r_full > 0 ? analysis.top_r_full : 2 * ExpectedFullOutliers() + 4;
+}
+
+int ExperimentSpec::ResolvedNcv(int r, long n) const {
+  const long ncv = analysis.solver.ncv > 0 ? analysis.solver.ncv : std::max(2 * r + 1, 20);
+  return static_cast<int>(std::min(ncv, n));
+}
+
+long ExperimentSpec::ResolvedProgressEvery() const {
+  if (progress_every_steps > 0) return progress_every_steps;
+  return std::max(1L, ResolvedSteps() / 50);
+}
+
+double ExperimentSpec::EstimatedBytes() const {
+  const double d = static_cast<double>(Dim());
+  const double k = kgmm.num_classes;
+  const double m = static_cast<double>(TestSampleSize());
+  // Test inputs + null inputs, probabilities and residuals per sample, Krylov bases.
+  double bytes = 8.0 * (2.0 * m * d + 4.0 * m * k);
+  const double full_n = k * d;
+  const double ncv_full = std::min(full_n, std::max(2.0 * ResolvedTopRFull() + 1, 20.0));
+  const double ncv_block = std::min(d, std::max(2.0 * ResolvedTopR() + 1, 20.0));
+  double krylov = 8.0 * ncv_block * d * 2;
+  if (analysis.full_matrices) krylov = std::max(krylov, 8.0 * ncv_full * full_n * 2);
+  bytes += krylov + 8.0 * 32 * full_n;  // + reduction partials
+  return bytes;
+}
+
+std::vector<long> ExperimentSpec::SnapshotSteps() const {
+  const long total = ResolvedSteps();
+  std::vector<long> steps{0};
+  if (schedule.kind == ScheduleKind::kEverySteps) {
+    for (long s = schedule.every_steps; s < total; s += schedule.every_steps) steps.push_back(s);
+  } else {
+    const double t_end = total * ResolvedStepSize();
+    const int points = schedule.num_points;
+    if (points > 2 && t_end > schedule.t_first) {
+      const double ratio = t_end / schedule.t_first;
+      for (int i = 0; i < points - 2; ++i) {
+        const double t = schedule.t_first * std::pow(ratio, static_cast<double>(i) / (points - 2));
+        const long s = static_cast<long>(std::llround(t / ResolvedStepSize()));
+        if (s > steps.back() && s < total) steps.push_back(s);
+      }
+    }
+  }
+  if (total > steps.back()) steps.push_back(total);
+  return steps;
+}
+
+Status ExperimentSpec::Validate() const {
+  if (name.size() > 200) return OutOfRange("name", "at most 200 bytes", name.size());
+  if (task != TaskKind::kKgmm) return Status::InvalidArgument("task: unknown task");
+
+  // Task.
+  if (kgmm.dim < 2 || kgmm.dim > kMaxDim) {
+    return OutOfRange("kgmm.dim", "in [2, 100000]", kgmm.dim);
+  }
+  const int k = kgmm.num_classes;
+  if (k < 2 || k > kMaxClasses) return OutOfRange("kgmm.num_classes", "in [2, 64]", k);
+  if (k > kgmm.dim) return OutOfRange("kgmm.num_classes", "<= kgmm.dim", k);
+  if (!InLeftOpen(kgmm.snr, 0, 1e8)) return OutOfRange("kgmm.snr", "in (0, 1e8]", kgmm.snr);
+  if (!kgmm.class_probs.empty()) {
+    if (static_cast<int>(kgmm.class_probs.size()) != k) {
+      return OutOfRange("kgmm.class_probs", "empty or exactly num_classes entries",
+                        kgmm.class_probs.size());
+    }
+    double total = 0;
+    for (double p : kgmm.class_probs) {
+      if (!InLeftOpen(p, 0, 1)) return OutOfRange("kgmm.class_probs", "entries in (0, 1]", p);
+      total += p;
+    }
+    if (std::abs(total - 1.0) > 1e-6) {
+      return OutOfRange("kgmm.class_probs", "summing to 1 (within 1e-6)", total);
+    }
+  }
+  if (!kgmm.mean_gram.empty()) {
+    if (static_cast<long>(kgmm.mean_gram.size()) != static_cast<long>(k) * k) {
+      return OutOfRange("kgmm.mean_gram", "empty or num_classes^2 entries",
+                        kgmm.mean_gram.size());
+    }
+    for (double g : kgmm.mean_gram) {
+      if (!std::isfinite(g) || std::abs(g) > 1e6) {
+        return OutOfRange("kgmm.mean_gram", "finite entries with |g| <= 1e6", g);
+      }
+    }
+    Eigen::Map<const RowMatrix> gram(kgmm.mean_gram.data(), k, k);
+    if ((gram - gram.transpose()).cwiseAbs().maxCoeff() > 1e-9 * (1 + gram.cwiseAbs().maxCoeff())) {
+      return Status::InvalidArgument("kgmm.mean_gram: must be symmetric");
+    }
+    Eigen::LLT<MatrixXd> llt{MatrixXd(gram)};
+    if (llt.info() != Eigen::Success) {
+      return Status::InvalidArgument("kgmm.mean_gram: must be positive definite");
+    }
+  }
+  if (!InClosed(kgmm.ridge, 0, 1000)) return OutOfRange("kgmm.ridge", "in [0, 1000]", kgmm.ridge);
+
+  // SGD.
+  if (!InLeftOpen(sgd.c_delta, 0, 1000)) {
+    return OutOfRange("sgd.c_delta", "in (0, 1000]", sgd.c_delta);
+  }
+  if (!(sgd.step_size == 0 || InLeftOpen(sgd.step_size, 0, 10))) {
+    return OutOfRange("sgd.step_size", "0 (= c_delta / d) or in (0, 10]", sgd.step_size);
+  }
+  if (sgd.steps < 0 || sgd.steps > kMaxSteps) {
+    return OutOfRange("sgd.steps", "in [0, 1e10]", sgd.steps);
+  }
+  if (!InClosed(sgd.t_end, 0, 1e6)) return OutOfRange("sgd.t_end", "in [0, 1e6]", sgd.t_end);
+  if (sgd.steps == 0 && !(sgd.t_end / ResolvedStepSize() <= static_cast<double>(kMaxSteps))) {
+    return OutOfRange("sgd.t_end", "at most 1e10 steps (t_end / step size)", sgd.t_end);
+  }
+
+  // Schedule.
+  const long total_steps = ResolvedSteps();
+  if (schedule.kind == ScheduleKind::kEverySteps) {
+    if (schedule.every_steps < 1 || schedule.every_steps > kMaxSteps) {
+      return OutOfRange("schedule.every_steps", "in [1, 1e10] for EVERY_STEPS",
+                        schedule.every_steps);
+    }
+    if (total_steps / schedule.every_steps > 100000) {
+      return OutOfRange("schedule.every_steps", "at least steps / 100000 (at most 100000 snapshots)",
+                        schedule.every_steps);
+    }
+  } else {
+    if (schedule.num_points < 2 || schedule.num_points > 1000) {
+      return OutOfRange("schedule.num_points", "in [2, 1000]", schedule.num_points);
+    }
+    const double t_end = total_steps * ResolvedStepSize();
+    if (!(schedule.t_first > 0) || (t_end > 0 && !(schedule.t_first < t_end))) {
+      return OutOfRange("schedule.t_first", "in (0, t_end)", schedule.t_first);
+    }
+  }
+
+  // Analysis.
+  if (!InClosed(analysis.test_ratio, 0.1, 100)) {
+    return OutOfRange("analysis.test_ratio", "in [0.1, 100]", analysis.test_ratio);
+  }
+  if (TestSampleSize() < 2) return OutOfRange("analysis.test_ratio", "giving M_test >= 2", analysis.test_ratio);
+  if (analysis.top_r < 0 || analysis.top_r > 500) {
+    return OutOfRange("analysis.top_r", "in [0, 500]", analysis.top_r);
+  }
+  if (ResolvedTopR() >= kgmm.dim) {
+    return OutOfRange("analysis.top_r", "below the block size kgmm.dim (resolved value shown)",
+                      ResolvedTopR());
+  }
+  if (analysis.top_r_full < 0 || analysis.top_r_full > 2000) {
+    return OutOfRange("analysis.top_r_full", "in [0, 2000]", analysis.top_r_full);
+  }
+  if (analysis.full_matrices && ResolvedTopRFull() >= k * kgmm.dim) {
+    return OutOfRange("analysis.top_r_full", "below k * d (resolved value shown)",
+                      ResolvedTopRFull());
+  }
+  if (analysis.solver.ncv != 0) {
+    const int r_max = std::max(ResolvedTopR(), analysis.full_matrices ? ResolvedTopRFull() : 0);
+    if (analysis.solver.ncv <= r_max || analysis.solver.ncv > 5000) {
+      return OutOfRange("analysis.ncv", "0 (auto) or in (r, 5000] with r the largest top_r",
+                        analysis.solver.ncv);
+    }
+  }
+  if (!InLeftOpen(analysis.solver.tol, 0, 0.1)) {
+    return OutOfRange("analysis.tol", "in (0, 0.1]", analysis.solver.tol);
+  }
+  if (analysis.solver.max_restarts < 1 || analysis.solver.max_restarts > 100000) {
+    return OutOfRange("analysis.max_restarts", "in [1, 100000]", analysis.solver.max_restarts);
+  }
+  if (analysis.outliers.method == OutlierMethod::kDecoyNull) {
+    return Status::InvalidArgument(
+        "analysis.outlier_method: DECOY_NULL applies to hidden-space blocks only, not k-GMM");
+  }
+  if (!InClosed(analysis.outliers.margin, 0, 10)) {
+    return OutOfRange("analysis.outlier_margin", "in [0, 10]", analysis.outliers.margin);
+  }
+  if (!InClosed(analysis.outliers.gap_ratio, 1, 1e6)) {
+    return OutOfRange("analysis.gap_ratio", "in [1, 1e6]", analysis.outliers.gap_ratio);
+  }
+  if (!(analysis.rank_tolerance > 0 && analysis.rank_tolerance < 1)) {
+    return OutOfRange("analysis.rank_tolerance", "in (0, 1)", analysis.rank_tolerance);
+  }
+  if (analysis.threads < 1 || analysis.threads > 256) {
+    return OutOfRange("analysis.threads", "in [1, 256]", analysis.threads);
+  }
+
+  // Resources.
+  if (progress_every_steps < 0 || progress_every_steps > 1000000000000L) {
+    return OutOfRange("progress_every_steps", "in [0, 1e12]", progress_every_steps);
+  }
+  if (!InClosed(memory_budget_bytes, 1 << 20, 1099511627776.0)) {
+    return OutOfRange("memory_budget_bytes", "in [1 MiB, 1 TiB]", memory_budget_bytes);
+  }
+  if (EstimatedBytes() > memory_budget_bytes) {
+    return Status::InvalidArgument(
+        "memory_budget_bytes: the job needs about " + FormatNumber(EstimatedBytes() / (1 << 20)) +
+        " MiB (kgmm.dim, kgmm.num_classes, analysis.test_ratio, analysis.top_r_full), above the "
+        "budget of " + FormatNumber(memory_budget_bytes / (1 << 20)) + " MiB");
+  }
+  return Status::Ok();
+}
+
+}  // namespace sgdspectra

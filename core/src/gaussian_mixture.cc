@@ -1,0 +1,110 @@
+#include "sgdspectra/core/gaussian_mixture.h"
+
+#include <Eigen/Cholesky>
+#include <Eigen/QR>
+#include <cmath>
+
+namespace sgdspectra {
+namespace {
+
+// Test-sample rows are drawn in blocks of this many, each block from its own stream.
+// Part of the reproducibility contract: changing it changes every test sample.
+constexpr long kRowsPerStreamBlock = 256;
+
+}  // namespace
+
+MatrixXd RandomOrthonormalFrame(long d, int k, uint64_t seed) {
+  Rng rng(seed, RngStream::kMeans);
+  MatrixXd g(d, k);
+  for (long j = 0; j < k; ++j) {
+    for (long i = 0; i < d; ++i) g(i, j) = rng.Normal();
+  }
+  Eigen::HouseholderQR<MatrixXd> qr(g);
+  MatrixXd q = qr.householderQ() * MatrixXd::Identity(d, k);
+  const MatrixXd& r = qr.matrixQR();
+  for (int j = 0; j < k; ++j) {
+    if (r(j, j) < 0) q.col(j) = -q.col(j);
+  }
+  return q;
+}
+
+GaussianMixture::GaussianMixture(RowMatrix centers, std::vector<double> cluster_probs,
+                                 std::vector<int> cluster_labels, double snr)
+    : centers_(std::move(centers)),
+      cluster_labels_(std::move(cluster_labels)),
+      snr_(snr),
+      noise_scale_(1.0 / std::sqrt(snr)) {
+  double total = 0;
+  for (double p : cluster_probs) {
+    total += p;
+    cumulative_probs_.push_back(total);
+  }
+  for (double& c : cumulative_probs_) c /= total;
+  cumulative_probs_.back() = 1.0;
+}
+
+Status GaussianMixture::MakeKgmm(long d, int k, const std::vector<double>& gram,
+                                 const std::vector<double>& class_probs, double snr,
+                                 uint64_t seed, GaussianMixture* out) {
+  MatrixXd frame = RandomOrthonormalFrame(d, k, seed);  // d x k
+  RowMatrix centers = frame.transpose();                 // orthonormal rows
+  if (!gram.empty()) {
+    if (static_cast<long>(gram.size()) != static_cast<long>(k) * k) {
+      return Status::InvalidArgument("kgmm.mean_gram: must have k*k entries");
+    }
+    MatrixXd g = Eigen::Map<const RowMatrix>(gram.data(), k, k);
+    Eigen::LLT<MatrixXd> llt(g);
+    if (llt.info() != Eigen::Success) {
+      return Status::InvalidArgument("kgmm.mean_gram: must be symmetric positive definite");
+    }
+    // mu = L Q^T: rows of L are coordinates in the orthonormal frame, so mu mu^T = L L^T = G.
+    MatrixXd l = llt.matrixL();
+    centers = l * frame.transpose();
+  }
+  std::vector<double> probs = class_probs;
+  if (probs.empty()) probs.assign(k, 1.0 / k);
+  std::vector<int> labels(k);
+  for (int a = 0; a < k; ++a) labels[a] = a;
+  *out = GaussianMixture(std::move(centers), std::move(probs), std::move(labels), snr);
+  return Status::Ok();
+}
+
+int GaussianMixture::Draw(Rng& rng, double* y) const {
+  const double u = rng.Uniform();
+  int cluster = 0;
+  while (cluster + 1 < num_clusters() && u >= cumulative_probs_[cluster]) ++cluster;
+  const long d = dim();
+  const double* mean = centers_.row(cluster).data();
+  for (long i = 0; i < d; ++i) y[i] = mean[i] + noise_scale_ * rng.Normal();
+  return cluster;
+}
+
+SampleSet GaussianMixture::DrawSampleSet(long m, uint64_t seed, RngStream stream,
+                                         ThreadPool* pool) const {
+  const long d = dim();
+  SampleSet set;
+  set.inputs.resize(m, d);
+  set.noise.resize(m, d);
+  set.labels.resize(m);
+  set.clusters.resize(m);
+  const long num_blocks = (m + kRowsPerStreamBlock - 1) / kRowsPerStreamBlock;
+  auto draw_block = [&](long block) {
+    Rng rng(seed, stream, static_cast<uint64_t>(block));
+    const long begin = block * kRowsPerStreamBlock;
+    const long end = std::min(m, begin + kRowsPerStreamBlock);
+    for (long j = begin; j < end; ++j) {
+      const int cluster = Draw(rng, set.inputs.row(j).data());
+      set.clusters[j] = cluster;
+      set.labels[j] = cluster_labels_[cluster];
+      set.noise.row(j) = set.inputs.row(j) - centers_.row(cluster);
+    }
+  };
+  if (pool != nullptr) {
+    pool->ParallelFor(num_blocks, draw_block);
+  } else {
+    for (long b = 0; b < num_blocks; ++b) draw_block(b);
+  }
+  return set;
+}
+
+}  // namespace sgdspectra
