@@ -87,7 +87,8 @@ void SampleGramOperator::Apply(const double* x, double* y) const {
   // Partials are added in block order: the same sum whatever thread ran which block.
   Eigen::Map<VectorXd> out(y, n);
   out = Eigen::Map<const VectorXd>(partials_.data(), n);
-  for (long b = 1; b < num_blocks_; ++b) out += Eigen::Map<const VectorXd>(partials_.data() + b * n, n);
+  for (long b = 1; b < num_blocks_; ++b)
+    out += Eigen::Map<const VectorXd>(partials_.data() + b * n, n);
   out /= static_cast<double>(samples_.rows());
 }
 

@@ -1,7 +1,8 @@
 #include "sgdspectra/core/eigensolver.h"
 
-#include <Eigen/Eigenvalues>
 #include <Spectra/SymEigsSolver.h>
+
+#include <Eigen/Eigenvalues>
 #include <algorithm>
 #include <chrono>
 #include <exception>

@@ -117,8 +117,8 @@ ExperimentResult RunExperiment(const ExperimentSpec& spec, ExperimentObserver* o
       if (step % progress_every == 0 && observer != nullptr) {
         const double rate = static_cast<double>(step) / std::max(1e-9, SecondsSince(sgd_start));
         if (!observer->OnProgress(step, total_steps, rate)) {
-          result.status = Status::Cancelled("stopped by the observer at step " +
-                                            std::to_string(step));
+          result.status =
+              Status::Cancelled("stopped by the observer at step " + std::to_string(step));
           break;
         }
       }
@@ -143,8 +143,8 @@ ExperimentResult RunExperiment(const ExperimentSpec& spec, ExperimentObserver* o
     result.final_test_loss = snapshot.test_loss;
     result.final_test_accuracy = snapshot.test_accuracy;
     if (observer != nullptr && !observer->OnSnapshot(snapshot)) {
-      result.status = Status::Cancelled("stopped by the observer after snapshot " +
-                                        std::to_string(index));
+      result.status =
+          Status::Cancelled("stopped by the observer after snapshot " + std::to_string(index));
       break;
     }
     last = std::move(snapshot);

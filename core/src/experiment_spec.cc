@@ -127,8 +127,7 @@ Status ExperimentSpec::Validate() const {
   }
   if (!kgmm.mean_gram.empty()) {
     if (static_cast<long>(kgmm.mean_gram.size()) != static_cast<long>(k) * k) {
-      return OutOfRange("kgmm.mean_gram", "empty or num_classes^2 entries",
-                        kgmm.mean_gram.size());
+      return OutOfRange("kgmm.mean_gram", "empty or num_classes^2 entries", kgmm.mean_gram.size());
     }
     for (double g : kgmm.mean_gram) {
       if (!std::isfinite(g) || std::abs(g) > 1e6) {
@@ -169,8 +168,8 @@ Status ExperimentSpec::Validate() const {
                         schedule.every_steps);
     }
     if (total_steps / schedule.every_steps > 100000) {
-      return OutOfRange("schedule.every_steps", "at least steps / 100000 (at most 100000 snapshots)",
-                        schedule.every_steps);
+      return OutOfRange("schedule.every_steps",
+                        "at least steps / 100000 (at most 100000 snapshots)", schedule.every_steps);
     }
   } else {
     if (schedule.num_points < 2 || schedule.num_points > 1000) {
@@ -186,7 +185,8 @@ Status ExperimentSpec::Validate() const {
   if (!InClosed(analysis.test_ratio, 0.1, 100)) {
     return OutOfRange("analysis.test_ratio", "in [0.1, 100]", analysis.test_ratio);
   }
-  if (TestSampleSize() < 2) return OutOfRange("analysis.test_ratio", "giving M_test >= 2", analysis.test_ratio);
+  if (TestSampleSize() < 2)
+    return OutOfRange("analysis.test_ratio", "giving M_test >= 2", analysis.test_ratio);
   if (analysis.top_r < 0 || analysis.top_r > 500) {
     return OutOfRange("analysis.top_r", "in [0, 500]", analysis.top_r);
   }
@@ -242,7 +242,8 @@ Status ExperimentSpec::Validate() const {
     return Status::InvalidArgument(
         "memory_budget_bytes: the job needs about " + FormatNumber(EstimatedBytes() / (1 << 20)) +
         " MiB (kgmm.dim, kgmm.num_classes, analysis.test_ratio, analysis.top_r_full), above the "
-        "budget of " + FormatNumber(memory_budget_bytes / (1 << 20)) + " MiB");
+        "budget of " +
+        FormatNumber(memory_budget_bytes / (1 << 20)) + " MiB");
   }
   return Status::Ok();
 }

@@ -44,10 +44,10 @@ GaussianMixture::GaussianMixture(RowMatrix centers, std::vector<double> cluster_
 }
 
 Status GaussianMixture::MakeKgmm(long d, int k, const std::vector<double>& gram,
-                                 const std::vector<double>& class_probs, double snr,
-                                 uint64_t seed, GaussianMixture* out) {
+                                 const std::vector<double>& class_probs, double snr, uint64_t seed,
+                                 GaussianMixture* out) {
   MatrixXd frame = RandomOrthonormalFrame(d, k, seed);  // d x k
-  RowMatrix centers = frame.transpose();                 // orthonormal rows
+  RowMatrix centers = frame.transpose();                // orthonormal rows
   if (!gram.empty()) {
     if (static_cast<long>(gram.size()) != static_cast<long>(k) * k) {
       return Status::InvalidArgument("kgmm.mean_gram: must have k*k entries");

@@ -97,9 +97,9 @@ SpectrumReport KgmmSnapshotAnalyzer::AnalyzeBlock(const BlockTarget& target, uin
       report.bulk_edge = LargestGapEdge(eig.values, spec_.analysis.outliers.gap_ratio);
       break;
   }
-  const double margin =
-      spec_.analysis.outliers.method == OutlierMethod::kLargestGap ? 0.0
-                                                                   : spec_.analysis.outliers.margin;
+  const double margin = spec_.analysis.outliers.method == OutlierMethod::kLargestGap
+                            ? 0.0
+                            : spec_.analysis.outliers.margin;
   report.outlier_count = CountOutliers(eig.values, report.bulk_edge, margin);
   report.alignment_at_outliers = Alignment(eig.vectors, report.outlier_count, target.parameters);
   report.alignment_at_expected = Alignment(eig.vectors, target.expected, target.parameters);
@@ -164,9 +164,9 @@ Status KgmmSnapshotAnalyzer::Analyze(const RowMatrix& weights, int snapshot_inde
         }
         const double trace = w.dot(row_sq_norms_) / m;
         DiagonalMixing mixing(std::move(w));
-        BlockTarget target{kind,          BlockKind::kClass, c,
-                           &mixing,       weights.row(c).transpose(), &mean_basis_,
-                           spec_.ResolvedTopR(), k,          trace};
+        BlockTarget target{
+            kind,         BlockKind::kClass,    c, &mixing, weights.row(c).transpose(),
+            &mean_basis_, spec_.ResolvedTopR(), k, trace};
         out->spectra.push_back(AnalyzeBlock(target, next_seed(), &cancelled));
         if (cancelled) break;
       }
@@ -182,16 +182,21 @@ Status KgmmSnapshotAnalyzer::Analyze(const RowMatrix& weights, int snapshot_inde
       double trace = 0;
       if (kind == MatrixKind::kHessian) {
         mixing = std::make_unique<SoftmaxHessianMixing>(eval.probs);
-        const VectorXd diag_sum =
-            (eval.probs.array() * (1.0 - eval.probs.array())).rowwise().sum();
+        const VectorXd diag_sum = (eval.probs.array() * (1.0 - eval.probs.array())).rowwise().sum();
         trace = diag_sum.dot(row_sq_norms_) / m;
       } else {
         trace = residual.rowwise().squaredNorm().dot(row_sq_norms_) / m;
         mixing = std::make_unique<OuterProductMixing>(residual);
       }
-      BlockTarget target{kind,     BlockKind::kFull,          -1,
-                         mixing.get(), x_flat,                &full_mean_basis_,
-                         spec_.ResolvedTopRFull(), k * (k - 1), trace};
+      BlockTarget target{kind,
+                         BlockKind::kFull,
+                         -1,
+                         mixing.get(),
+                         x_flat,
+                         &full_mean_basis_,
+                         spec_.ResolvedTopRFull(),
+                         k * (k - 1),
+                         trace};
       MatrixXd eigenvectors;
       out->spectra.push_back(AnalyzeBlock(target, next_seed(), &cancelled, &eigenvectors));
       if (kind == MatrixKind::kHessian && !cancelled) {

@@ -6,10 +6,14 @@ namespace sgdspectra {
 
 const char* OutlierMethodName(OutlierMethod m) {
   switch (m) {
-    case OutlierMethod::kNullModel: return "null_model";
-    case OutlierMethod::kMarchenkoPastur: return "marchenko_pastur";
-    case OutlierMethod::kLargestGap: return "largest_gap";
-    case OutlierMethod::kDecoyNull: return "decoy_null";
+    case OutlierMethod::kNullModel:
+      return "null_model";
+    case OutlierMethod::kMarchenkoPastur:
+      return "marchenko_pastur";
+    case OutlierMethod::kLargestGap:
+      return "largest_gap";
+    case OutlierMethod::kDecoyNull:
+      return "decoy_null";
   }
   return "unknown";
 }

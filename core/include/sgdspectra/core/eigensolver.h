@@ -20,8 +20,8 @@
 namespace sgdspectra {
 
 struct SolverSettings {
-  int ncv = 0;          // Krylov subspace size; 0 = max(2r + 1, 20), capped at the size
-  double tol = 1e-10;   // Spectra's relative residual tolerance
+  int ncv = 0;         // Krylov subspace size; 0 = max(2r + 1, 20), capped at the size
+  double tol = 1e-10;  // Spectra's relative residual tolerance
   int max_restarts = 1000;
 };
 

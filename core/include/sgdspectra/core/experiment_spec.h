@@ -49,12 +49,12 @@ struct ScheduleSpec {
 };
 
 struct AnalysisSpec {
-  double test_ratio = 2.0;   // M_test = ceil(ratio * d), [0.1, 100]
-  int top_r = 0;             // class blocks: 0 = 2k + 4
-  int top_r_full = 0;        // full matrices: 0 = 2k(k-1) + 4
-  bool class_blocks = true;  // analyse each class block (c,c)
-  bool full_matrices = true; // analyse the kd x kd matrices
-  bool g_matrix = true;      // analyse the G-matrix as well as the Hessian
+  double test_ratio = 2.0;    // M_test = ceil(ratio * d), [0.1, 100]
+  int top_r = 0;              // class blocks: 0 = 2k + 4
+  int top_r_full = 0;         // full matrices: 0 = 2k(k-1) + 4
+  bool class_blocks = true;   // analyse each class block (c,c)
+  bool full_matrices = true;  // analyse the kd x kd matrices
+  bool g_matrix = true;       // analyse the G-matrix as well as the Hessian
   SolverSettings solver;
   OutlierSettings outliers;
   double rank_tolerance = 1e-3;  // weight rank: singular values > tol * largest, (0, 1)
@@ -69,7 +69,7 @@ struct ExperimentSpec {
   SgdSpec sgd;
   ScheduleSpec schedule;
   AnalysisSpec analysis;
-  long progress_every_steps = 0;  // 0 = about 50 progress reports per run
+  long progress_every_steps = 0;                    // 0 = about 50 progress reports per run
   double memory_budget_bytes = 8.0 * (1ull << 30);  // refuse specs needing more, [1 MiB, 1 TiB]
 
   Status Validate() const;

@@ -27,8 +27,8 @@ const char* OutlierMethodName(OutlierMethod m);
 
 struct OutlierSettings {
   OutlierMethod method = OutlierMethod::kNullModel;
-  double margin = 0.05;     // relative margin above the edge
-  double gap_ratio = 2.0;   // kLargestGap: minimum ratio that counts as a gap
+  double margin = 0.05;    // relative margin above the edge
+  double gap_ratio = 2.0;  // kLargestGap: minimum ratio that counts as a gap
 };
 
 // Number of leading values (descending) with value > edge * (1 + margin).

@@ -21,8 +21,8 @@ enum class RngStream : uint64_t {
   kMeans = 1,
   kInit = 2,
   kSgdSamples = 3,
-  kTestSample = 4,      // combined with the row-block index
-  kSolverStart = 5,     // Krylov starting vectors
+  kTestSample = 4,   // combined with the row-block index
+  kSolverStart = 5,  // Krylov starting vectors
   kDecoyDirections = 6,
 };
 

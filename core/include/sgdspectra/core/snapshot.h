@@ -31,8 +31,8 @@ struct SolverStats {
 struct SpectrumReport {
   MatrixKind matrix = MatrixKind::kHessian;
   BlockKind block = BlockKind::kClass;
-  int block_index = -1;                // class c for kClass; -1 for kFull
-  std::vector<double> top_eigenvalues; // converged, descending
+  int block_index = -1;                 // class c for kClass; -1 for kFull
+  std::vector<double> top_eigenvalues;  // converged, descending
   double bulk_edge = 0;
   OutlierMethod edge_method = OutlierMethod::kNullModel;
   int outlier_count = 0;
@@ -48,9 +48,9 @@ struct SpectrumReport {
 };
 
 struct Snapshot {
-  int index = 0;     // 0, 1, ... in schedule order
-  long step = 0;     // SGD steps done
-  double time = 0;   // t = step * step_size
+  int index = 0;    // 0, 1, ... in schedule order
+  long step = 0;    // SGD steps done
+  double time = 0;  // t = step * step_size
   std::vector<SpectrumReport> spectra;
   // Online training metrics: mean over the SGD samples seen since the previous snapshot.
   double train_loss = 0;
@@ -77,8 +77,8 @@ struct ClassifierRank {
   int outlier_rank = 0;               // min over class blocks of the H counts
   int weight_rank = 0;                // numerical rank of the k x d weight matrix
   std::vector<double> weight_singular_values;
-  int expected_rank = 0;              // k
-  bool rank_deficient = false;        // outlier_rank < expected_rank
+  int expected_rank = 0;        // k
+  bool rank_deficient = false;  // outlier_rank < expected_rank
 };
 
 }  // namespace sgdspectra

@@ -26,8 +26,8 @@ StepOutcome SoftmaxSgdStep(RowMatrix& weights, const double* y, int label, doubl
 
 // Softmax outputs on a whole sample set.
 struct SoftmaxEvaluation {
-  RowMatrix probs;   // M x k
-  double loss = 0;   // mean data-fit cross-entropy (no ridge)
+  RowMatrix probs;  // M x k
+  double loss = 0;  // mean data-fit cross-entropy (no ridge)
   double accuracy = 0;
 };
 SoftmaxEvaluation EvaluateSoftmax(const RowMatrix& weights, const SampleSet& samples);

@@ -1,0 +1,136 @@
+#include "sgdspectra/core/experiment_spec.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <string>
+
+namespace sgdspectra {
+namespace {
+
+TEST(ExperimentSpecTest, DefaultsAreValidAndResolveAsDocumented) {
+  ExperimentSpec spec;
+  ASSERT_TRUE(spec.Validate().ok()) << spec.Validate().ToString();
+  EXPECT_DOUBLE_EQ(spec.ResolvedStepSize(), 1.0 / 400);
+  EXPECT_EQ(spec.ResolvedSteps(), 8000);  // t = 20 at step 1/400
+  EXPECT_EQ(spec.TestSampleSize(), 800);
+  EXPECT_EQ(spec.ResolvedTopR(), 12);        // 2k + 4
+  EXPECT_EQ(spec.ResolvedTopRFull(), 28);    // 2k(k-1) + 4
+  EXPECT_EQ(spec.ResolvedNcv(12, 400), 25);  // max(2r + 1, 20)
+}
+
+TEST(ExperimentSpecTest, ScheduleIncludesZeroAndEndAndIsStrictlyIncreasing) {
+  ExperimentSpec spec;
+  for (auto kind : {ScheduleKind::kLogSpacedTime, ScheduleKind::kEverySteps}) {
+    spec.schedule.kind = kind;
+    spec.schedule.every_steps = 3000;
+    const std::vector<long> steps = spec.SnapshotSteps();
+    ASSERT_GE(steps.size(), 2u);
+    EXPECT_EQ(steps.front(), 0);
+    EXPECT_EQ(steps.back(), spec.ResolvedSteps());
+    for (size_t i = 1; i < steps.size(); ++i) EXPECT_LT(steps[i - 1], steps[i]);
+  }
+  spec.schedule.kind = ScheduleKind::kEverySteps;
+  EXPECT_EQ(spec.SnapshotSteps(), (std::vector<long>{0, 3000, 6000, 8000}));
+  spec.schedule.kind = ScheduleKind::kLogSpacedTime;
+  spec.schedule.num_points = 12;
+  EXPECT_EQ(spec.SnapshotSteps().size(), 12u);
+  EXPECT_EQ(spec.SnapshotSteps()[1], 200);  // t_first = 0.5 at step 1/400
+}
+
+struct InvalidCase {
+  const char* field;
+  std::function<void(ExperimentSpec&)> breaks;
+};
+
+class ValidationTest : public ::testing::TestWithParam<InvalidCase> {};
+
+TEST_P(ValidationTest, MessageNamesTheField) {
+  ExperimentSpec spec;
+  GetParam().breaks(spec);
+  const Status status = spec.Validate();
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(status.message().rfind(GetParam().field, 0), 0u)
+      << "message '" << status.message() << "' should start with " << GetParam().field;
+}
+
+const double kNaN = std::numeric_limits<double>::quiet_NaN();
+const double kInf = std::numeric_limits<double>::infinity();
+
+INSTANTIATE_TEST_SUITE_P(
+    EveryConstraint, ValidationTest,
+    ::testing::Values(
+        InvalidCase{"name", [](ExperimentSpec& s) { s.name = std::string(201, 'x'); }},
+        InvalidCase{"kgmm.dim", [](ExperimentSpec& s) { s.kgmm.dim = 1; }},
+        InvalidCase{"kgmm.dim", [](ExperimentSpec& s) { s.kgmm.dim = 100001; }},
+        InvalidCase{"kgmm.num_classes", [](ExperimentSpec& s) { s.kgmm.num_classes = 1; }},
+        InvalidCase{"kgmm.num_classes", [](ExperimentSpec& s) { s.kgmm.num_classes = 65; }},
+        InvalidCase{"kgmm.num_classes",
+                    [](ExperimentSpec& s) { s.kgmm.dim = 5; s.kgmm.num_classes = 6; }},
+        InvalidCase{"kgmm.snr", [](ExperimentSpec& s) { s.kgmm.snr = 0; }},
+        InvalidCase{"kgmm.snr", [](ExperimentSpec& s) { s.kgmm.snr = kNaN; }},
+        InvalidCase{"kgmm.snr", [](ExperimentSpec& s) { s.kgmm.snr = kInf; }},
+        InvalidCase{"kgmm.class_probs", [](ExperimentSpec& s) { s.kgmm.class_probs = {0.5, 0.5}; }},
+        InvalidCase{"kgmm.class_probs",
+                    [](ExperimentSpec& s) { s.kgmm.class_probs = {0.5, 0.5, 0.5, -0.5}; }},
+        InvalidCase{"kgmm.class_probs",
+                    [](ExperimentSpec& s) { s.kgmm.class_probs = {0.3, 0.3, 0.3, 0.3}; }},
+        InvalidCase{"kgmm.mean_gram", [](ExperimentSpec& s) { s.kgmm.mean_gram = {1, 0, 0}; }},
+        InvalidCase{"kgmm.mean_gram",
+                    [](ExperimentSpec& s) {
+                      s.kgmm.num_classes = 2;
+                      s.kgmm.mean_gram = {1, 2, 2, 1};  // symmetric, not positive definite
+                    }},
+        InvalidCase{"kgmm.mean_gram",
+                    [](ExperimentSpec& s) {
+                      s.kgmm.num_classes = 2;
+                      s.kgmm.mean_gram = {1, 0.5, 0, 1};
+                    }},
+        InvalidCase{"kgmm.ridge", [](ExperimentSpec& s) { s.kgmm.ridge = -0.1; }},
+        InvalidCase{"kgmm.ridge", [](ExperimentSpec& s) { s.kgmm.ridge = kNaN; }},
+        InvalidCase{"sgd.c_delta", [](ExperimentSpec& s) { s.sgd.c_delta = 0; }},
+        InvalidCase{"sgd.c_delta", [](ExperimentSpec& s) { s.sgd.c_delta = kInf; }},
+        InvalidCase{"sgd.step_size", [](ExperimentSpec& s) { s.sgd.step_size = 11; }},
+        InvalidCase{"sgd.steps", [](ExperimentSpec& s) { s.sgd.steps = -1; }},
+        InvalidCase{"sgd.t_end", [](ExperimentSpec& s) { s.sgd.t_end = -1; }},
+        InvalidCase{"sgd.t_end", [](ExperimentSpec& s) { s.sgd.t_end = kNaN; }},
+        InvalidCase{"schedule.every_steps",
+                    [](ExperimentSpec& s) { s.schedule.kind = ScheduleKind::kEverySteps; }},
+        InvalidCase{"schedule.num_points", [](ExperimentSpec& s) { s.schedule.num_points = 1; }},
+        InvalidCase{"schedule.t_first", [](ExperimentSpec& s) { s.schedule.t_first = 25; }},
+        InvalidCase{"analysis.test_ratio", [](ExperimentSpec& s) { s.analysis.test_ratio = 0.05; }},
+        InvalidCase{"analysis.test_ratio", [](ExperimentSpec& s) { s.analysis.test_ratio = kNaN; }},
+        InvalidCase{"analysis.top_r", [](ExperimentSpec& s) { s.analysis.top_r = -1; }},
+        InvalidCase{"analysis.top_r", [](ExperimentSpec& s) { s.analysis.top_r = 400; }},
+        InvalidCase{"analysis.top_r_full", [](ExperimentSpec& s) { s.analysis.top_r_full = 2001; }},
+        InvalidCase{"analysis.ncv", [](ExperimentSpec& s) { s.analysis.solver.ncv = 5; }},
+        InvalidCase{"analysis.tol", [](ExperimentSpec& s) { s.analysis.solver.tol = 0; }},
+        InvalidCase{"analysis.max_restarts",
+                    [](ExperimentSpec& s) { s.analysis.solver.max_restarts = 0; }},
+        InvalidCase{"analysis.outlier_method",
+                    [](ExperimentSpec& s) { s.analysis.outliers.method = OutlierMethod::kDecoyNull; }},
+        InvalidCase{"analysis.outlier_margin",
+                    [](ExperimentSpec& s) { s.analysis.outliers.margin = -1; }},
+        InvalidCase{"analysis.gap_ratio", [](ExperimentSpec& s) { s.analysis.outliers.gap_ratio = 0.5; }},
+        InvalidCase{"analysis.rank_tolerance",
+                    [](ExperimentSpec& s) { s.analysis.rank_tolerance = 1; }},
+        InvalidCase{"analysis.threads", [](ExperimentSpec& s) { s.analysis.threads = 0; }},
+        InvalidCase{"progress_every_steps", [](ExperimentSpec& s) { s.progress_every_steps = -5; }},
+        InvalidCase{"memory_budget_bytes", [](ExperimentSpec& s) { s.memory_budget_bytes = 10; }},
+        InvalidCase{"memory_budget_bytes",
+                    [](ExperimentSpec& s) {
+                      s.kgmm.dim = 100000;
+                      s.analysis.test_ratio = 100;  // 160 GB of test sample
+                    }}),
+    [](const ::testing::TestParamInfo<InvalidCase>& info) {
+      std::string name = info.param.field;
+      std::replace(name.begin(), name.end(), '.', '_');
+      return name + "_" + std::to_string(info.index);
+    });
+
+}  // namespace
+}  // namespace sgdspectra
