@@ -15,11 +15,13 @@ constexpr long kMinRowsPerReductionBlock = 128;
 
 }  // namespace
 
-void DiagonalMixing::Apply(long begin, long end, const double* z, double* out) const {
+void DiagonalMixing::Apply(long begin, long end, const double* z, const double*, double* out,
+                           double*) const {
   for (long j = begin; j < end; ++j) out[j - begin] = weights_[j] * z[j - begin];
 }
 
-void SoftmaxHessianMixing::Apply(long begin, long end, const double* z, double* out) const {
+void SoftmaxHessianMixing::Apply(long begin, long end, const double* z, const double*, double* out,
+                                 double*) const {
   const long m = probs_.cols();
   for (long j = begin; j < end; ++j) {
     const double* p = probs_.row(j).data();
@@ -31,7 +33,8 @@ void SoftmaxHessianMixing::Apply(long begin, long end, const double* z, double* 
   }
 }
 
-void OuterProductMixing::Apply(long begin, long end, const double* z, double* out) const {
+void OuterProductMixing::Apply(long begin, long end, const double* z, const double*, double* out,
+                               double*) const {
   const long m = factors_.cols();
   for (long j = begin; j < end; ++j) {
     const double* e = factors_.row(j).data();
@@ -54,7 +57,8 @@ SampleGramOperator::SampleGramOperator(const RowMatrix& samples, const SampleMix
       pool_(pool),
       num_blocks_(NumReductionBlocks(samples.rows())),
       rows_per_chunk_(std::max<long>(1, kChunkBytes / (8 * std::max<long>(1, samples.cols())))),
-      partials_(static_cast<size_t>(num_blocks_) * samples.cols() * mixing.width()) {}
+      partials_(static_cast<size_t>(num_blocks_) *
+                (samples.cols() * mixing.width() + mixing.extra_width())) {}
 
 void SampleGramOperator::AccumulateBlock(long block, const double* x, double* partial) const {
   const long num_rows = samples_.rows();
@@ -62,16 +66,20 @@ void SampleGramOperator::AccumulateBlock(long block, const double* x, double* pa
   const long m = mixing_.width();
   const long begin = block * num_rows / num_blocks_;
   const long end = (block + 1) * num_rows / num_blocks_;
+  const long e = mixing_.extra_width();
   Eigen::Map<const MatrixXd> v(x, d, m);
   Eigen::Map<MatrixXd> acc(partial, d, m);
   acc.setZero();
+  double* extra_acc = partial + d * m;
+  std::fill(extra_acc, extra_acc + e, 0.0);
+  const double* extra_in = x + d * m;
   RowMatrix z(rows_per_chunk_, m);
   RowMatrix r(rows_per_chunk_, m);
   for (long c0 = begin; c0 < end; c0 += rows_per_chunk_) {
     const long rows = std::min(rows_per_chunk_, end - c0);
     auto chunk = samples_.middleRows(c0, rows);
     z.topRows(rows).noalias() = chunk * v;
-    mixing_.Apply(c0, c0 + rows, z.data(), r.data());
+    mixing_.Apply(c0, c0 + rows, z.data(), extra_in, r.data(), extra_acc);
     acc.noalias() += chunk.transpose() * r.topRows(rows);
   }
 }

@@ -69,6 +69,16 @@ Status GaussianMixture::MakeKgmm(long d, int k, const std::vector<double>& gram,
   return Status::Ok();
 }
 
+GaussianMixture GaussianMixture::MakeXor(long d, double snr, uint64_t seed) {
+  const MatrixXd frame = RandomOrthonormalFrame(d, 2, seed);
+  RowMatrix centers(4, d);
+  centers.row(0) = frame.col(0).transpose();
+  centers.row(1) = -frame.col(0).transpose();
+  centers.row(2) = frame.col(1).transpose();
+  centers.row(3) = -frame.col(1).transpose();
+  return GaussianMixture(std::move(centers), {0.25, 0.25, 0.25, 0.25}, {1, 1, 0, 0}, snr);
+}
+
 int GaussianMixture::Draw(Rng& rng, double* y) const {
   const double u = rng.Uniform();
   int cluster = 0;

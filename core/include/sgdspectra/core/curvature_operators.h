@@ -8,10 +8,16 @@
 //                               m = 1, S_j = (pi_jc - y_jc)^2            (G)
 //   softmax full matrix:        m = k, S_j = diag(pi_j) - pi_j pi_j^T    (H)
 //                               m = k, S_j = (pi_j - y_j)(pi_j - y_j)^T  (G)
+//   two-layer neuron block i:   m = 1; whole first layer: m = K, S_j rank one.
 // A vector x in R^{md} is stored as a d x m column-major matrix V (column c = block c), so
 //     A x = (1/M) Y^T R,   R_j = S_j (V^T Y_j),   Z = Y V,
 // two matrix-matrix products over the sample. They are fused per cache-sized row chunk so the
 // sample streams from memory once per product.
+//
+// Augmented operators (the two-layer network's full matrix) append e coordinates that are not
+// in input space (the second-layer weights u): x = (V, u), n = md + e. The mixing then also
+// reads u, and returns per-row contributions to the e extra outputs, which the operator sums
+// and divides by M like the rest.
 //
 // Determinism: rows are split into a fixed number of reduction blocks that depends only on M;
 // each block's partial sum is computed by one thread and partials are added in block order,
@@ -43,9 +49,13 @@ class SymmetricOperator {
 class SampleMixing {
  public:
   virtual ~SampleMixing() = default;
-  virtual int width() const = 0;  // m
-  // For rows j in [begin, end): out_j = S_j z_j. z, out: row-major (end - begin) x m.
-  virtual void Apply(long begin, long end, const double* z, double* out) const = 0;
+  virtual int width() const = 0;                 // m
+  virtual int extra_width() const { return 0; }  // e, coordinates outside input space
+  // For rows j in [begin, end): out_j = (S_j applied to (z_j, extra_in)) restricted to input
+  // space; z, out: row-major (end - begin) x m. Augmented mixings also ADD the rows' extra
+  // outputs (not divided by M) to extra_acc[0..e); extra_in is x's last e entries.
+  virtual void Apply(long begin, long end, const double* z, const double* extra_in, double* out,
+                     double* extra_acc) const = 0;
 };
 
 // S_j = w_j (m = 1). weights: M entries.
@@ -53,7 +63,8 @@ class DiagonalMixing : public SampleMixing {
  public:
   explicit DiagonalMixing(VectorXd weights) : weights_(std::move(weights)) {}
   int width() const override { return 1; }
-  void Apply(long begin, long end, const double* z, double* out) const override;
+  void Apply(long begin, long end, const double* z, const double* extra_in, double* out,
+             double* extra_acc) const override;
   const VectorXd& weights() const { return weights_; }
 
  private:
@@ -65,7 +76,8 @@ class SoftmaxHessianMixing : public SampleMixing {
  public:
   explicit SoftmaxHessianMixing(const RowMatrix& probs) : probs_(probs) {}
   int width() const override { return static_cast<int>(probs_.cols()); }
-  void Apply(long begin, long end, const double* z, double* out) const override;
+  void Apply(long begin, long end, const double* z, const double* extra_in, double* out,
+             double* extra_acc) const override;
 
  private:
   const RowMatrix& probs_;
@@ -76,18 +88,20 @@ class OuterProductMixing : public SampleMixing {
  public:
   explicit OuterProductMixing(RowMatrix factors) : factors_(std::move(factors)) {}
   int width() const override { return static_cast<int>(factors_.cols()); }
-  void Apply(long begin, long end, const double* z, double* out) const override;
+  void Apply(long begin, long end, const double* z, const double* extra_in, double* out,
+             double* extra_acc) const override;
 
  private:
   RowMatrix factors_;
 };
 
-// A = (1/M) sum_j (I_m kron Y_j) S_j (I_m kron Y_j)^T over the rows of `samples`.
+// A = (1/M) sum_j (I_m kron Y_j) S_j (I_m kron Y_j)^T (plus the mixing's extra coordinates)
+// over the rows of `samples`.
 class SampleGramOperator : public SymmetricOperator {
  public:
   SampleGramOperator(const RowMatrix& samples, const SampleMixing& mixing, ThreadPool* pool);
 
-  long size() const override { return samples_.cols() * mixing_.width(); }
+  long size() const override { return samples_.cols() * mixing_.width() + mixing_.extra_width(); }
   void Apply(const double* x, double* y) const override;
 
   // Fixed reduction-block count for M rows (part of the determinism contract).

@@ -46,6 +46,10 @@ class GaussianMixture {
                          const std::vector<double>& class_probs, double snr, uint64_t seed,
                          GaussianMixture* out);
 
+  // XOR-type mixture (Task B): clusters +mu, -mu (label 1), +nu, -nu (label 0), probability
+  // 1/4 each; mu, nu the columns of a random orthonormal d x 2 frame from the seed.
+  static GaussianMixture MakeXor(long d, double snr, uint64_t seed);
+
   long dim() const { return centers_.cols(); }
   int num_clusters() const { return static_cast<int>(centers_.rows()); }
   double snr() const { return snr_; }
