@@ -4,9 +4,8 @@
 #include <chrono>
 #include <cmath>
 
-#include "kgmm_analysis.h"
 #include "sgdspectra/core/random.h"
-#include "sgdspectra/core/softmax_model.h"
+#include "task_run.h"
 
 namespace sgdspectra {
 namespace {
@@ -21,32 +20,26 @@ double SecondsSince(Clock::time_point start) {
 // O(kd) per step, frequent enough to stop within milliseconds.
 constexpr long kCancelPollSteps = 256;
 
-ClassifierRank ComputeClassifierRank(const Snapshot& last, const RowMatrix& weights,
-                                     const ExperimentSpec& spec) {
-  ClassifierRank rank;
-  const int k = spec.kgmm.num_classes;
-  rank.expected_rank = k;
-  for (const SpectrumReport& s : last.spectra) {
-    if (s.block != BlockKind::kClass) continue;
-    (s.matrix == MatrixKind::kHessian ? rank.h_block_outliers : rank.g_block_outliers)
-        .push_back(s.outlier_count);
-  }
-  rank.outlier_rank = rank.h_block_outliers.empty() ? 0 : rank.h_block_outliers[0];
-  for (int c : rank.h_block_outliers) rank.outlier_rank = std::min(rank.outlier_rank, c);
-  Eigen::JacobiSVD<MatrixXd> svd{MatrixXd(weights)};
+}  // namespace
+
+int NumericalRank(const MatrixXd& a, double tol, std::vector<double>* singular_values) {
+  Eigen::JacobiSVD<MatrixXd> svd(a);
   const VectorXd sv = svd.singularValues();
-  rank.weight_singular_values.assign(sv.data(), sv.data() + sv.size());
-  rank.weight_rank = 0;
-  for (long i = 0; i < sv.size(); ++i) {
-    if (sv[i] > spec.analysis.rank_tolerance * sv[0]) ++rank.weight_rank;
-  }
-  rank.rank_deficient = rank.outlier_rank < rank.expected_rank;
+  singular_values->assign(sv.data(), sv.data() + sv.size());
+  int rank = 0;
+  for (long i = 0; i < sv.size(); ++i) rank += sv[i] > tol * sv[0];
   return rank;
 }
 
-}  // namespace
+uint64_t SolveSeed(uint64_t run_seed, int snapshot_index, int solve) {
+  return MixBits(run_seed ^ MixBits((static_cast<uint64_t>(snapshot_index) << 20) + solve));
+}
 
 Status BuildMixture(const ExperimentSpec& spec, GaussianMixture* mixture) {
+  if (spec.task == TaskKind::kXor) {
+    *mixture = GaussianMixture::MakeXor(spec.xor_task.dim, spec.xor_task.snr, spec.seed);
+    return Status::Ok();
+  }
   return GaussianMixture::MakeKgmm(spec.kgmm.dim, spec.kgmm.num_classes, spec.kgmm.mean_gram,
                                    spec.kgmm.class_probs, spec.kgmm.snr, spec.seed, mixture);
 }
@@ -65,30 +58,18 @@ ExperimentResult RunExperiment(const ExperimentSpec& spec, ExperimentObserver* o
   GaussianMixture mixture;
   result.status = BuildMixture(spec, &mixture);
   if (!result.status.ok()) return result;
-  result.means = mixture.centers();
 
   ThreadPool pool(spec.analysis.threads);
   const SampleSet test = DrawTestSample(spec, mixture, &pool);
-  const long d = spec.Dim();
-  const int k = spec.kgmm.num_classes;
+  std::unique_ptr<TaskRun> run = spec.task == TaskKind::kXor
+                                     ? MakeXorRun(spec, mixture, test, &pool, cancel)
+                                     : MakeKgmmRun(spec, mixture, test, &pool, cancel);
 
-  RowMatrix weights(k, d);
-  {
-    Rng init_rng(spec.seed, RngStream::kInit);
-    const double scale = 1.0 / std::sqrt(static_cast<double>(d));
-    for (int c = 0; c < k; ++c) {
-      for (long i = 0; i < d; ++i) weights(c, i) = scale * init_rng.Normal();
-    }
-  }
-
-  const KgmmSnapshotAnalyzer analyzer(spec, mixture, test, &pool, cancel);
   Rng sgd_rng(spec.seed, RngStream::kSgdSamples);
   const double step_size = spec.ResolvedStepSize();
   const long total_steps = spec.ResolvedSteps();
   const long progress_every = spec.ResolvedProgressEvery();
   const std::vector<long> schedule = spec.SnapshotSteps();
-  VectorXd input(d);
-  VectorXd logits(k), probs(k);
   long step = 0;
   const auto sgd_start = Clock::now();
   Snapshot last;
@@ -99,9 +80,7 @@ ExperimentResult RunExperiment(const ExperimentSpec& spec, ExperimentObserver* o
     long window_correct = 0;
     const long window_begin = step;
     while (step < schedule[index]) {
-      const int label = mixture.Draw(sgd_rng, input.data());
-      const StepOutcome outcome = SoftmaxSgdStep(weights, input.data(), label, step_size,
-                                                 spec.kgmm.ridge, logits.data(), probs.data());
+      const SgdStepOutcome outcome = run->Step(sgd_rng);
       ++step;
       if (!std::isfinite(outcome.loss)) {
         result.status = Status::NumericalError("SGD diverged (loss not finite) at step " +
@@ -137,7 +116,7 @@ ExperimentResult RunExperiment(const ExperimentSpec& spec, ExperimentObserver* o
       snapshot.train_accuracy = static_cast<double>(window_correct) / snapshot.train_window;
     }
     snapshot.sgd_seconds = SecondsSince(interval_start);
-    result.status = analyzer.Analyze(weights, snapshot.index, &snapshot);
+    result.status = run->Analyze(snapshot.index, &snapshot);
     if (!result.status.ok()) break;
     ++result.snapshots;
     result.final_test_loss = snapshot.test_loss;
@@ -150,11 +129,8 @@ ExperimentResult RunExperiment(const ExperimentSpec& spec, ExperimentObserver* o
     last = std::move(snapshot);
   }
 
-  result.weights = weights;
-  if (result.status.ok() && spec.analysis.class_blocks) {
-    result.final_rank = ComputeClassifierRank(last, weights, spec);
-    result.has_rank = true;
-  }
+  run->Export(&result);
+  if (result.status.ok()) result.has_rank = run->FinalRank(last, &result.final_rank);
   return result;
 }
 

@@ -65,11 +65,11 @@ long ExperimentSpec::ResolvedProgressEvery() const {
 
 double ExperimentSpec::EstimatedBytes() const {
   const double d = static_cast<double>(Dim());
-  const double k = kgmm.num_classes;
+  const double k = NumBlocks();
   const double m = static_cast<double>(TestSampleSize());
   // Test inputs + null inputs, probabilities and residuals per sample, Krylov bases.
   double bytes = 8.0 * (2.0 * m * d + 4.0 * m * k);
-  const double full_n = k * d;
+  const double full_n = k * d + (task == TaskKind::kXor ? k : 0);
   const double ncv_full = std::min(full_n, std::max(2.0 * ResolvedTopRFull() + 1, 20.0));
   const double ncv_block = std::min(d, std::max(2.0 * ResolvedTopR() + 1, 20.0));
   double krylov = 8.0 * ncv_block * d * 2;
@@ -101,9 +101,35 @@ std::vector<long> ExperimentSpec::SnapshotSteps() const {
 
 Status ExperimentSpec::Validate() const {
   if (name.size() > 200) return OutOfRange("name", "at most 200 bytes", name.size());
-  if (task != TaskKind::kKgmm) return Status::InvalidArgument("task: unknown task");
+  if (task == TaskKind::kXor) {
+    Status xor_status = ValidateXor();
+    if (!xor_status.ok()) return xor_status;
+  } else if (task == TaskKind::kKgmm) {
+    Status kgmm_status = ValidateKgmm();
+    if (!kgmm_status.ok()) return kgmm_status;
+  } else {
+    return Status::InvalidArgument("task: unknown task");
+  }
+  return ValidateRun();
+}
 
-  // Task.
+Status ExperimentSpec::ValidateXor() const {
+  const XorSpec& x = xor_task;
+  if (x.dim < 2 || x.dim > kMaxDim) return OutOfRange("xor.dim", "in [2, 100000]", x.dim);
+  if (x.hidden < 1 || x.hidden > 64) return OutOfRange("xor.hidden", "in [1, 64]", x.hidden);
+  if (!InLeftOpen(x.snr, 0, 1e8)) return OutOfRange("xor.snr", "in (0, 1e8]", x.snr);
+  if (!InClosed(x.ridge, 0, 1000)) return OutOfRange("xor.ridge", "in [0, 1000]", x.ridge);
+  if (!InClosed(x.second_layer_margin, 0, 1000)) {
+    return OutOfRange("xor.second_layer_margin", "in [0, 1000]", x.second_layer_margin);
+  }
+  if (x.decoy_draws < 1 || x.decoy_draws > 64) {
+    return OutOfRange("xor.decoy_draws", "in [1, 64]", x.decoy_draws);
+  }
+  if (x.dim < 4) return OutOfRange("xor.dim", "at least 4 (means and decoy directions)", x.dim);
+  return Status::Ok();
+}
+
+Status ExperimentSpec::ValidateKgmm() const {
   if (kgmm.dim < 2 || kgmm.dim > kMaxDim) {
     return OutOfRange("kgmm.dim", "in [2, 100000]", kgmm.dim);
   }
@@ -144,6 +170,12 @@ Status ExperimentSpec::Validate() const {
     }
   }
   if (!InClosed(kgmm.ridge, 0, 1000)) return OutOfRange("kgmm.ridge", "in [0, 1000]", kgmm.ridge);
+  return Status::Ok();
+}
+
+Status ExperimentSpec::ValidateRun() const {
+  const int k = NumBlocks();
+  const long dim = Dim();
 
   // SGD.
   if (!InLeftOpen(sgd.c_delta, 0, 1000)) {
@@ -190,14 +222,14 @@ Status ExperimentSpec::Validate() const {
   if (analysis.top_r < 0 || analysis.top_r > 500) {
     return OutOfRange("analysis.top_r", "in [0, 500]", analysis.top_r);
   }
-  if (ResolvedTopR() >= kgmm.dim) {
-    return OutOfRange("analysis.top_r", "below the block size kgmm.dim (resolved value shown)",
+  if (ResolvedTopR() >= dim) {
+    return OutOfRange("analysis.top_r", "below the block size d (resolved value shown)",
                       ResolvedTopR());
   }
   if (analysis.top_r_full < 0 || analysis.top_r_full > 2000) {
     return OutOfRange("analysis.top_r_full", "in [0, 2000]", analysis.top_r_full);
   }
-  if (analysis.full_matrices && ResolvedTopRFull() >= k * kgmm.dim) {
+  if (analysis.full_matrices && ResolvedTopRFull() >= k * dim) {
     return OutOfRange("analysis.top_r_full", "below k * d (resolved value shown)",
                       ResolvedTopRFull());
   }
@@ -216,7 +248,8 @@ Status ExperimentSpec::Validate() const {
   }
   if (analysis.outliers.method == OutlierMethod::kDecoyNull) {
     return Status::InvalidArgument(
-        "analysis.outlier_method: DECOY_NULL applies to hidden-space blocks only, not k-GMM");
+        "analysis.outlier_method: DECOY_NULL applies to hidden-space blocks only (the XOR "
+        "second layer always uses it); choose it for no input-space block");
   }
   if (!InClosed(analysis.outliers.margin, 0, 10)) {
     return OutOfRange("analysis.outlier_margin", "in [0, 10]", analysis.outliers.margin);
@@ -241,7 +274,7 @@ Status ExperimentSpec::Validate() const {
   if (EstimatedBytes() > memory_budget_bytes) {
     return Status::InvalidArgument(
         "memory_budget_bytes: the job needs about " + FormatNumber(EstimatedBytes() / (1 << 20)) +
-        " MiB (kgmm.dim, kgmm.num_classes, analysis.test_ratio, analysis.top_r_full), above the "
+        " MiB (the dimension, blocks, analysis.test_ratio, analysis.top_r_full), above the "
         "budget of " +
         FormatNumber(memory_budget_bytes / (1 << 20)) + " MiB");
   }

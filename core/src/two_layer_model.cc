@@ -35,25 +35,30 @@ TwoLayerStepOutcome TwoLayerSgdStep(TwoLayerParams& params, const double* x, int
 }
 
 TwoLayerEvaluation EvaluateTwoLayer(const TwoLayerParams& params, const SampleSet& samples) {
-  const long m = samples.size();
-  TwoLayerEvaluation eval;
   const RowMatrix pre = samples.inputs * params.w.transpose();  // M x K
+  return EvaluateFromPreactivations(pre, params.v, samples.labels);
+}
+
+TwoLayerEvaluation EvaluateFromPreactivations(const RowMatrix& pre, const VectorXd& v,
+                                              const std::vector<int>& labels) {
+  const long m = pre.rows();
+  TwoLayerEvaluation eval;
   eval.hidden = pre.cwiseMax(0.0);
   eval.active = (pre.array() > 0.0).cast<double>();
-  const VectorXd logits = eval.hidden * params.v;
+  const VectorXd logits = eval.hidden * v;
   eval.prob.resize(m);
   eval.curvature.resize(m);
   eval.residual.resize(m);
   double loss = 0;
   long correct = 0;
   for (long j = 0; j < m; ++j) {
-    const double y = samples.labels[j];
+    const double y = labels[j];
     const double s = Sigmoid(logits[j]);
     eval.prob[j] = s;
     eval.curvature[j] = s * (1.0 - s);
     eval.residual[j] = s - y;
     loss += Softplus(logits[j]) - y * logits[j];
-    correct += (logits[j] > 0) == (samples.labels[j] == 1);
+    correct += (logits[j] > 0) == (labels[j] == 1);
   }
   eval.loss = loss / m;
   eval.accuracy = static_cast<double>(correct) / m;

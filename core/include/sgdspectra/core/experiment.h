@@ -42,8 +42,9 @@ struct ExperimentResult {
   ClassifierRank final_rank;
   double final_test_loss = 0;
   double final_test_accuracy = 0;
-  RowMatrix weights;  // parameters at the end (k x d), also after a stop
-  RowMatrix means;    // the mixture's means (k x d)
+  RowMatrix weights;      // parameters at the end (k x d; XOR: W, K x d), also after a stop
+  VectorXd second_layer;  // XOR: v (K); empty for k-GMM
+  RowMatrix means;        // the means: k x d (k-GMM) or 2 x d (XOR: mu, nu)
 };
 
 // spec must have passed Validate(); RunExperiment re-validates and fails with

@@ -20,7 +20,7 @@
 
 namespace sgdspectra {
 
-enum class TaskKind { kKgmm = 0 };
+enum class TaskKind { kKgmm = 0, kXor = 1 };
 
 // Task A: k-GMM with a one-layer softmax network.
 struct KgmmSpec {
@@ -30,6 +30,20 @@ struct KgmmSpec {
   std::vector<double> class_probs;  // empty = uniform; else k positive entries summing to 1
   std::vector<double> mean_gram;    // empty = orthonormal means; else k*k SPD row-major
   double ridge = 0.1;               // beta, [0, 1000]
+};
+
+// Task B: XOR-type mixture (+-mu label 1, +-nu label 0) with a two-layer ReLU network.
+struct XorSpec {
+  long dim = 250;       // d, [2, 100000]
+  int hidden = 4;       // K, [1, 64]
+  double snr = 1000.0;  // lambda, (0, 1e8]
+  double ridge = 0.1;   // alpha, [0, 1000]; non-trivial fixed points need alpha < 1/8
+  // Second layer (K x K, hidden space): an eigenvalue is an outlier when it exceeds the decoy
+  // null's top eigenvalue by this relative margin. Covered clusters give O(1) eigenvalues, the
+  // finite-size level is O(1/d + 1/lambda), and decoy draws vary by an O(1) factor, so the
+  // margin is large. [0, 1000].
+  double second_layer_margin = 3.0;
+  int decoy_draws = 4;  // decoy samples whose largest top eigenvalue is the edge, [1, 64]
 };
 
 struct SgdSpec {
@@ -66,6 +80,7 @@ struct ExperimentSpec {
   uint64_t seed = 0;
   TaskKind task = TaskKind::kKgmm;
   KgmmSpec kgmm;
+  XorSpec xor_task;  // used when task == kXor
   SgdSpec sgd;
   ScheduleSpec schedule;
   AnalysisSpec analysis;
@@ -74,7 +89,9 @@ struct ExperimentSpec {
 
   Status Validate() const;
 
-  long Dim() const { return kgmm.dim; }
+  long Dim() const { return task == TaskKind::kXor ? xor_task.dim : kgmm.dim; }
+  // Parameter blocks of the analysed layer: classes (k-GMM) or hidden neurons (XOR).
+  int NumBlocks() const { return task == TaskKind::kXor ? xor_task.hidden : kgmm.num_classes; }
   double ResolvedStepSize() const;
   long ResolvedSteps() const;
   long TestSampleSize() const;
@@ -82,12 +99,22 @@ struct ExperimentSpec {
   int ResolvedTopRFull() const;
   int ResolvedNcv(int r, long n) const;
   long ResolvedProgressEvery() const;
-  int ExpectedClassOutliers() const { return kgmm.num_classes; }
-  int ExpectedFullOutliers() const { return kgmm.num_classes * (kgmm.num_classes - 1); }
+  // Outliers expected per input-space block: k per class block; 2 (mu, nu) per neuron block.
+  int ExpectedClassOutliers() const { return task == TaskKind::kXor ? 2 : kgmm.num_classes; }
+  // Full matrices: k(k-1) for k-GMM; 4 (one per covered cluster) for XOR's first layer and
+  // full matrix, and for its second layer at the optimal classifier.
+  int ExpectedFullOutliers() const {
+    return task == TaskKind::kXor ? 4 : kgmm.num_classes * (kgmm.num_classes - 1);
+  }
   // Bytes the run will hold at its peak (samples, null inputs, Krylov bases).
   double EstimatedBytes() const;
   // Snapshot steps, ascending, always including 0 and the last step, without duplicates.
   std::vector<long> SnapshotSteps() const;
+
+ private:
+  Status ValidateKgmm() const;
+  Status ValidateXor() const;
+  Status ValidateRun() const;  // SGD, schedule, analysis and resources
 };
 
 }  // namespace sgdspectra

@@ -15,7 +15,9 @@
 namespace sgdspectra {
 
 enum class MatrixKind { kHessian = 0, kGMatrix = 1 };
-enum class BlockKind { kClass = 0, kFull = 1 };
+// kClass: k-GMM class block (c,c). kFull: the whole matrix. XOR: kNeuron, block (i,i) of the
+// first layer; kFirstLayer, all of W (Kd x Kd); kSecondLayer, v (K x K).
+enum class BlockKind { kClass = 0, kFull = 1, kNeuron = 2, kFirstLayer = 3, kSecondLayer = 4 };
 const char* MatrixKindName(MatrixKind m);
 const char* BlockKindName(BlockKind b);
 
@@ -37,11 +39,12 @@ struct SpectrumReport {
   OutlierMethod edge_method = OutlierMethod::kNullModel;
   int outlier_count = 0;
   int expected_outliers = 0;
-  // |U_r^T x_b| / |x_b| for the block's parameters x_b (x^c, or all of x for kFull).
+  // |U_r^T x_b| / |x_b| for the block's parameters x_b (x^c, W_i, W, v, or all of them).
   double alignment_at_outliers = 0;  // r = outlier_count
   double alignment_at_expected = 0;  // r = expected_outliers
   // (1/r)|U_r^T Q|_F^2, r = expected_outliers, Q = basis of span(means) in block coordinates
-  // (for kFull: I_k kron Q).
+  // (I kron Q for whole layers; the XOR full matrix's v coordinates are outside it). 0 for the
+  // hidden-space second layer, where it is not defined.
   double overlap_with_means = 0;
   SolverStats solver;       // the block's own solve
   SolverStats edge_solver;  // the null-model solve (zeros for other edge methods)
@@ -62,23 +65,32 @@ struct Snapshot {
   // on the top-r eigenvectors of the full Hessian, r = gradient_overlap_rank (= k).
   double gradient_overlap = 0;
   int gradient_overlap_rank = 0;
-  int num_classes = 0;
-  std::vector<double> weight_mean_products;  // k x k row-major: [c * k + a] = x^c . mu_a
-  std::vector<double> off_mean_norms;        // |x^c - P_mu x^c| per class
-  std::vector<double> weight_norms;          // |x^c| per class
+  int num_classes = 0;  // parameter blocks: classes k (k-GMM) or neurons K (XOR)
+  int num_means = 0;    // k (k-GMM) or 2 (XOR: mu, nu)
+  // num_classes x num_means row-major: [c * num_means + a] = x^c . mu_a (XOR: W_i . mu, W_i . nu)
+  std::vector<double> weight_mean_products;
+  std::vector<double> off_mean_norms;        // |x^c - P_mu x^c| per block
+  std::vector<double> weight_norms;          // |x^c| per block
+  std::vector<double> second_layer_weights;  // XOR: v; empty for k-GMM
   double sgd_seconds = 0;       // wall time of the SGD steps since the previous snapshot
   double analysis_seconds = 0;  // wall time of this snapshot's analysis
   long total_products = 0;      // operator applications in this snapshot
 };
 
+// The last layer at the end of the run. k-GMM: the class blocks; XOR: the K x K second layer.
 struct ClassifierRank {
-  std::vector<int> h_block_outliers;  // outlier count of each class block of H
-  std::vector<int> g_block_outliers;  // outlier count of each class block of G
-  int outlier_rank = 0;               // min over class blocks of the H counts
-  int weight_rank = 0;                // numerical rank of the k x d weight matrix
+  std::vector<int> h_block_outliers;  // H outlier count per class block (XOR: one, layer 2)
+  std::vector<int> g_block_outliers;  // G outlier count, same blocks
+  int outlier_rank = 0;               // min of the H counts
+  int weight_rank = 0;  // numerical rank of the k x d (XOR: K x d first-layer) weights
   std::vector<double> weight_singular_values;
-  int expected_rank = 0;        // k
+  int expected_rank = 0;        // k, or 4 for XOR
   bool rank_deficient = false;  // outlier_rank < expected_rank
+  // XOR: 1 for each cluster (+mu, -mu, +nu, -nu) covered by an active neuron with the right
+  // sign of v, measured by what the network does: more than half of the cluster's test points
+  // get an output of the right strict sign (s_c f > 0; a cluster no neuron is active on has
+  // f = 0 and is not covered). Empty for k-GMM.
+  std::vector<int> covered_clusters;
 };
 
 }  // namespace sgdspectra

@@ -41,6 +41,10 @@ struct TwoLayerEvaluation {
   double accuracy = 0;  // prediction 1{f > 0}
 };
 TwoLayerEvaluation EvaluateTwoLayer(const TwoLayerParams& params, const SampleSet& samples);
+// The same from pre-activations W X_j (M x K) and labels: for inputs that are not stored
+// (the decoy null's, which differ from the test inputs only in their cluster centres).
+TwoLayerEvaluation EvaluateFromPreactivations(const RowMatrix& pre, const VectorXd& v,
+                                              const std::vector<int>& labels);
 
 // Gradient of the mean data-fit loss plus the ridge: grad_w (K x d), grad_v (K).
 void TwoLayerLossGradient(const TwoLayerParams& params, const SampleSet& samples,

@@ -1,0 +1,81 @@
+#include "block_analysis.h"
+
+#include "sgdspectra/core/alignment.h"
+#include "sgdspectra/core/eigensolver.h"
+#include "sgdspectra/core/outliers.h"
+#include "sgdspectra/core/random.h"
+
+namespace sgdspectra {
+
+SolverStats StatsOf(const EigenResult& r) {
+  SolverStats s;
+  s.requested = r.requested;
+  s.converged = r.converged;
+  s.products = r.products;
+  s.restarts = r.restarts;
+  s.seconds = r.seconds;
+  s.method = r.method;
+  return s;
+}
+
+SpectrumReport AnalyzeBlock(const BlockTarget& target, const AnalysisSpec& analysis,
+                            uint64_t solve_seed, const CancelFn& cancel, bool* cancelled,
+                            MatrixXd* eigenvectors_out) {
+  SpectrumReport report;
+  report.matrix = target.matrix;
+  report.block = target.block;
+  report.block_index = target.block_index;
+  report.expected_outliers = target.expected;
+
+  const EigenResult eig =
+      TopEigenpairs(*target.op, target.top_r, analysis.solver, solve_seed, cancel);
+  report.solver = StatsOf(eig);
+  if (eig.cancelled) {
+    *cancelled = true;
+    return report;
+  }
+  report.top_eigenvalues.assign(eig.values.data(), eig.values.data() + eig.values.size());
+
+  double margin = analysis.outliers.margin;
+  if (target.has_fixed_edge) {
+    report.edge_method = OutlierMethod::kDecoyNull;
+    report.bulk_edge = target.fixed_edge;
+    margin = target.fixed_margin;
+  } else {
+    report.edge_method = analysis.outliers.method;
+    switch (analysis.outliers.method) {
+      case OutlierMethod::kNullModel: {
+        SolverSettings null_settings = analysis.solver;
+        null_settings.ncv = 0;
+        const EigenResult null_eig =
+            TopEigenpairs(*target.null_op, 1, null_settings, MixBits(solve_seed + 1), cancel);
+        report.edge_solver = StatsOf(null_eig);
+        if (null_eig.cancelled) {
+          *cancelled = true;
+          return report;
+        }
+        report.bulk_edge = null_eig.converged > 0 ? null_eig.values[0] : 0.0;
+        break;
+      }
+      case OutlierMethod::kMarchenkoPastur:
+        report.bulk_edge = MarchenkoPasturEdge(target.trace, target.op->size(), target.num_samples);
+        break;
+      case OutlierMethod::kLargestGap:
+      case OutlierMethod::kDecoyNull:  // rejected by Validate for input-space blocks
+        report.bulk_edge = LargestGapEdge(eig.values, analysis.outliers.gap_ratio);
+        margin = 0.0;  // the gap itself is the separation
+        break;
+    }
+  }
+  report.outlier_count = CountOutliers(eig.values, report.bulk_edge, margin);
+  report.alignment_at_outliers = Alignment(eig.vectors, report.outlier_count, target.parameters);
+  report.alignment_at_expected = Alignment(eig.vectors, target.expected, target.parameters);
+  if (target.mean_reference != nullptr) {
+    report.overlap_with_means =
+        SubspaceOverlap(eig.vectors, target.expected, *target.mean_reference);
+  }
+  if (eigenvectors_out != nullptr) *eigenvectors_out = eig.vectors;
+  return report;
+}
+
+}  // namespace sgdspectra

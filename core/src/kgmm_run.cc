@@ -1,0 +1,215 @@
+// k-GMM with a one-layer softmax network (SPEC.md, Task A): the SGD step and the snapshot
+// analysis of the class blocks and full matrices of H and G.
+#include <chrono>
+#include <cmath>
+#include <memory>
+
+#include "block_analysis.h"
+#include "sgdspectra/core/alignment.h"
+#include "sgdspectra/core/curvature_operators.h"
+#include "sgdspectra/core/random.h"
+#include "sgdspectra/core/softmax_model.h"
+#include "task_run.h"
+
+namespace sgdspectra {
+namespace {
+
+class KgmmRun : public TaskRun {
+ public:
+  KgmmRun(const ExperimentSpec& spec, const GaussianMixture& mixture, const SampleSet& test,
+          ThreadPool* pool, const CancelFn& cancel)
+      : spec_(spec),
+        mixture_(mixture),
+        test_(test),
+        pool_(pool),
+        cancel_(cancel),
+        step_size_(spec.ResolvedStepSize()),
+        input_(spec.Dim()),
+        logits_(spec.kgmm.num_classes),
+        probs_(spec.kgmm.num_classes) {
+    const long d = spec.Dim();
+    const int k = spec.kgmm.num_classes;
+    weights_.resize(k, d);
+    Rng init_rng(spec.seed, RngStream::kInit);
+    const double scale = 1.0 / std::sqrt(static_cast<double>(d));
+    for (long i = 0; i < weights_.size(); ++i) weights_.data()[i] = scale * init_rng.Normal();
+    mean_basis_ = OrthonormalBasis(mixture.centers().transpose());
+    full_mean_basis_ = MatrixXd::Zero(k * d, k * k);
+    for (int c = 0; c < k; ++c) full_mean_basis_.block(c * d, c * k, d, k) = mean_basis_;
+    row_sq_norms_ = test.inputs.rowwise().squaredNorm();
+  }
+
+  SgdStepOutcome Step(Rng& rng) override {
+    const int label = mixture_.Draw(rng, input_.data());
+    const StepOutcome o = SoftmaxSgdStep(weights_, input_.data(), label, step_size_,
+                                         spec_.kgmm.ridge, logits_.data(), probs_.data());
+    return {o.loss, o.correct};
+  }
+
+  Status Analyze(int snapshot_index, Snapshot* out) override;
+
+  bool FinalRank(const Snapshot& last, ClassifierRank* rank) const override {
+    if (!spec_.analysis.class_blocks) return false;
+    rank->expected_rank = spec_.kgmm.num_classes;
+    for (const SpectrumReport& s : last.spectra) {
+      if (s.block != BlockKind::kClass) continue;
+      (s.matrix == MatrixKind::kHessian ? rank->h_block_outliers : rank->g_block_outliers)
+          .push_back(s.outlier_count);
+    }
+    rank->outlier_rank = rank->h_block_outliers.empty() ? 0 : rank->h_block_outliers[0];
+    for (int c : rank->h_block_outliers) rank->outlier_rank = std::min(rank->outlier_rank, c);
+    rank->weight_rank =
+        NumericalRank(weights_, spec_.analysis.rank_tolerance, &rank->weight_singular_values);
+    rank->rank_deficient = rank->outlier_rank < rank->expected_rank;
+    return true;
+  }
+
+  void Export(ExperimentResult* result) const override {
+    result->weights = weights_;
+    result->means = mixture_.centers();
+  }
+
+ private:
+  void FillSummary(Snapshot* out) const;
+
+  const ExperimentSpec& spec_;
+  const GaussianMixture& mixture_;
+  const SampleSet& test_;
+  ThreadPool* pool_;
+  const CancelFn& cancel_;
+  const double step_size_;
+  RowMatrix weights_;  // k x d, row c = x^c
+  VectorXd input_, logits_, probs_;
+  MatrixXd mean_basis_;       // d x k orthonormal basis of span(means)
+  MatrixXd full_mean_basis_;  // kd x k^2: I_k kron mean_basis_
+  VectorXd row_sq_norms_;     // |Y_j|^2 of the test inputs (Marchenko-Pastur traces)
+};
+
+void KgmmRun::FillSummary(Snapshot* out) const {
+  const int k = static_cast<int>(weights_.rows());
+  out->num_classes = k;
+  out->num_means = k;
+  const RowMatrix products = weights_ * mixture_.centers().transpose();  // k x k
+  out->weight_mean_products.assign(products.data(), products.data() + products.size());
+  out->off_mean_norms.resize(k);
+  out->weight_norms.resize(k);
+  for (int c = 0; c < k; ++c) {
+    const VectorXd x = weights_.row(c).transpose();
+    out->off_mean_norms[c] = (x - mean_basis_ * (mean_basis_.transpose() * x)).norm();
+    out->weight_norms[c] = x.norm();
+  }
+}
+
+Status KgmmRun::Analyze(int snapshot_index, Snapshot* out) {
+  const auto start = std::chrono::steady_clock::now();
+  const long d = spec_.Dim();
+  const int k = spec_.kgmm.num_classes;
+  const long m = test_.size();
+  if (!weights_.allFinite()) {
+    return Status::NumericalError("parameters became NaN/Inf before snapshot " +
+                                  std::to_string(snapshot_index) + "; lower sgd.c_delta");
+  }
+  const SoftmaxEvaluation eval = EvaluateSoftmax(weights_, test_);
+  if (!std::isfinite(eval.loss)) {
+    return Status::NumericalError("test loss is not finite at snapshot " +
+                                  std::to_string(snapshot_index));
+  }
+  out->test_loss = eval.loss;
+  out->test_accuracy = eval.accuracy;
+  FillSummary(out);
+
+  // Residuals e_j = pi_j - y_j (M x k), used by every G-matrix.
+  RowMatrix residual = eval.probs;
+  for (long j = 0; j < m; ++j) residual(j, test_.labels[j]) -= 1.0;
+
+  int solve = 0;
+  bool cancelled = false;
+  std::vector<MatrixKind> matrices{MatrixKind::kHessian};
+  if (spec_.analysis.g_matrix) matrices.push_back(MatrixKind::kGMatrix);
+
+  if (spec_.analysis.class_blocks) {
+    for (int c = 0; c < k && !cancelled; ++c) {
+      for (MatrixKind kind : matrices) {
+        VectorXd w(m);
+        for (long j = 0; j < m; ++j) {
+          const double p = eval.probs(j, c);
+          w[j] = kind == MatrixKind::kHessian ? p * (1.0 - p) : residual(j, c) * residual(j, c);
+        }
+        BlockTarget target;
+        target.trace = w.dot(row_sq_norms_) / m;
+        DiagonalMixing mixing(std::move(w));
+        SampleGramOperator op(test_.inputs, mixing, pool_), null_op(test_.noise, mixing, pool_);
+        target.matrix = kind;
+        target.block = BlockKind::kClass;
+        target.block_index = c;
+        target.op = &op;
+        target.null_op = &null_op;
+        target.parameters = weights_.row(c).transpose();
+        target.mean_reference = &mean_basis_;
+        target.top_r = spec_.ResolvedTopR();
+        target.expected = k;
+        target.num_samples = m;
+        out->spectra.push_back(AnalyzeBlock(target, spec_.analysis,
+                                            SolveSeed(spec_.seed, snapshot_index, ++solve), cancel_,
+                                            &cancelled));
+        if (cancelled) break;
+      }
+    }
+  }
+
+  if (spec_.analysis.full_matrices && !cancelled) {
+    for (MatrixKind kind : matrices) {
+      std::unique_ptr<SampleMixing> mixing;
+      BlockTarget target;
+      if (kind == MatrixKind::kHessian) {
+        mixing = std::make_unique<SoftmaxHessianMixing>(eval.probs);
+        const VectorXd diag_sum = (eval.probs.array() * (1.0 - eval.probs.array())).rowwise().sum();
+        target.trace = diag_sum.dot(row_sq_norms_) / m;
+      } else {
+        mixing = std::make_unique<OuterProductMixing>(residual);
+        target.trace = residual.rowwise().squaredNorm().dot(row_sq_norms_) / m;
+      }
+      SampleGramOperator op(test_.inputs, *mixing, pool_), null_op(test_.noise, *mixing, pool_);
+      target.matrix = kind;
+      target.block = BlockKind::kFull;
+      target.op = &op;
+      target.null_op = &null_op;
+      // Row-major k x d weights are already the operator's layout (x^1, ..., x^k).
+      target.parameters = Eigen::Map<const VectorXd>(weights_.data(), k * d);
+      target.mean_reference = &full_mean_basis_;
+      target.top_r = spec_.ResolvedTopRFull();
+      target.expected = k * (k - 1);
+      target.num_samples = m;
+      MatrixXd eigenvectors;
+      out->spectra.push_back(AnalyzeBlock(target, spec_.analysis,
+                                          SolveSeed(spec_.seed, snapshot_index, ++solve), cancel_,
+                                          &cancelled, &eigenvectors));
+      if (cancelled) break;
+      if (kind == MatrixKind::kHessian) {
+        // Gur-Ari: the test-loss gradient (with ridge) against the top-k Hessian directions.
+        const RowMatrix grad = SoftmaxLossGradient(weights_, test_, eval.probs, spec_.kgmm.ridge);
+        const VectorXd g = Eigen::Map<const VectorXd>(grad.data(), k * d);
+        out->gradient_overlap_rank = std::min<int>(k, static_cast<int>(eigenvectors.cols()));
+        out->gradient_overlap = ProjectedFraction(eigenvectors, out->gradient_overlap_rank, g);
+      }
+    }
+  }
+  if (cancelled) return Status::Cancelled("cancelled during the analysis");
+
+  for (const SpectrumReport& s : out->spectra) {
+    out->total_products += s.solver.products + s.edge_solver.products;
+  }
+  out->analysis_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::unique_ptr<TaskRun> MakeKgmmRun(const ExperimentSpec& spec, const GaussianMixture& mixture,
+                                     const SampleSet& test, ThreadPool* pool,
+                                     const CancelFn& cancel) {
+  return std::make_unique<KgmmRun>(spec, mixture, test, pool, cancel);
+}
+
+}  // namespace sgdspectra

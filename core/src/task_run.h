@@ -1,0 +1,49 @@
+// TaskRun: one task's model, SGD step and snapshot analysis behind the generic experiment loop
+// (experiment.cc). Internal to the core. Implementations: k-GMM softmax (kgmm_run.cc) and XOR
+// two-layer (xor_run.cc).
+//
+// Ownership: a run keeps references to the spec, mixture, test sample and pool it was made
+// with, which must outlive it. Thread-safety: single-threaded use; products use the pool.
+#ifndef SGDSPECTRA_CORE_SRC_TASK_RUN_H_
+#define SGDSPECTRA_CORE_SRC_TASK_RUN_H_
+
+#include <memory>
+
+#include "sgdspectra/core/experiment.h"
+
+namespace sgdspectra {
+
+struct SgdStepOutcome {
+  double loss;   // data-fit loss of the sample at the pre-step parameters
+  bool correct;  // the pre-step prediction was right
+};
+
+class TaskRun {
+ public:
+  virtual ~TaskRun() = default;
+  // Draws one fresh sample from rng and takes one SGD step on it.
+  virtual SgdStepOutcome Step(Rng& rng) = 0;
+  // Fills every analysis field of *out (not step, time, train metrics or sgd_seconds).
+  virtual Status Analyze(int snapshot_index, Snapshot* out) = 0;
+  // The classifier rank from the last snapshot; false if that snapshot cannot give it.
+  virtual bool FinalRank(const Snapshot& last, ClassifierRank* rank) const = 0;
+  // Copies the parameters and the means into the result.
+  virtual void Export(ExperimentResult* result) const = 0;
+};
+
+std::unique_ptr<TaskRun> MakeKgmmRun(const ExperimentSpec& spec, const GaussianMixture& mixture,
+                                     const SampleSet& test, ThreadPool* pool,
+                                     const CancelFn& cancel);
+std::unique_ptr<TaskRun> MakeXorRun(const ExperimentSpec& spec, const GaussianMixture& mixture,
+                                    const SampleSet& test, ThreadPool* pool,
+                                    const CancelFn& cancel);
+
+// Numerical rank: singular values above tol * largest. Fills the singular values.
+int NumericalRank(const MatrixXd& a, double tol, std::vector<double>* singular_values);
+
+// A deterministic seed for the n-th solve of a snapshot.
+uint64_t SolveSeed(uint64_t run_seed, int snapshot_index, int solve);
+
+}  // namespace sgdspectra
+
+#endif  // SGDSPECTRA_CORE_SRC_TASK_RUN_H_

@@ -1,0 +1,327 @@
+// XOR-type mixture with a two-layer ReLU network (SPEC.md, Task B): the SGD step and the
+// snapshot analysis per layer: neuron blocks, the whole first layer, the K x K second layer
+// (with the decoy null) and the full matrix.
+#include <Eigen/Eigenvalues>
+#include <Eigen/QR>
+#include <chrono>
+#include <cmath>
+#include <memory>
+
+#include "block_analysis.h"
+#include "sgdspectra/core/alignment.h"
+#include "sgdspectra/core/random.h"
+#include "sgdspectra/core/two_layer_curvature.h"
+#include "sgdspectra/core/two_layer_model.h"
+#include "task_run.h"
+
+namespace sgdspectra {
+namespace {
+
+constexpr int kClusters = 4;           // +mu, -mu, +nu, -nu
+constexpr int kExpectedPerNeuron = 2;  // span(mu, nu)
+constexpr int kExpectedPerLayer = 4;   // one per covered cluster
+
+class XorRun : public TaskRun {
+ public:
+  XorRun(const ExperimentSpec& spec, const GaussianMixture& mixture, const SampleSet& test,
+         ThreadPool* pool, const CancelFn& cancel)
+      : spec_(spec),
+        mixture_(mixture),
+        test_(test),
+        pool_(pool),
+        cancel_(cancel),
+        step_size_(spec.ResolvedStepSize()),
+        input_(spec.Dim()),
+        scratch_(2 * spec.xor_task.hidden) {
+    const long d = spec.Dim();
+    const int k = spec.xor_task.hidden;
+    params_.w.resize(k, d);
+    params_.v.resize(k);
+    Rng init_rng(spec.seed, RngStream::kInit);
+    const double scale = 1.0 / std::sqrt(static_cast<double>(d));
+    for (long i = 0; i < params_.w.size(); ++i) params_.w.data()[i] = scale * init_rng.Normal();
+    for (int i = 0; i < k; ++i) params_.v[i] = init_rng.Normal();
+
+    means_.resize(2, d);
+    means_.row(0) = mixture.centers().row(0);  // mu
+    means_.row(1) = mixture.centers().row(2);  // nu
+    mean_basis_ = means_.transpose();          // orthonormal by construction
+    first_layer_mean_basis_ = MatrixXd::Zero(k * d, 2 * k);
+    full_mean_basis_ = MatrixXd::Zero(k * d + k, 2 * k);
+    for (int i = 0; i < k; ++i) {
+      first_layer_mean_basis_.block(i * d, 2 * i, d, 2) = mean_basis_;
+      full_mean_basis_.block(i * d, 2 * i, d, 2) = mean_basis_;
+    }
+    row_sq_norms_ = test.inputs.rowwise().squaredNorm();
+    MakeDecoyCentres();
+  }
+
+  SgdStepOutcome Step(Rng& rng) override {
+    const int cluster = mixture_.Draw(rng, input_.data());
+    const TwoLayerStepOutcome o =
+        TwoLayerSgdStep(params_, input_.data(), mixture_.cluster_labels()[cluster], step_size_,
+                        spec_.xor_task.ridge, scratch_.data());
+    return {o.loss, o.correct};
+  }
+
+  Status Analyze(int snapshot_index, Snapshot* out) override;
+
+  bool FinalRank(const Snapshot& last, ClassifierRank* rank) const override {
+    rank->expected_rank = kExpectedPerLayer;
+    for (const SpectrumReport& s : last.spectra) {
+      if (s.block != BlockKind::kSecondLayer) continue;
+      (s.matrix == MatrixKind::kHessian ? rank->h_block_outliers : rank->g_block_outliers)
+          .push_back(s.outlier_count);
+    }
+    if (rank->h_block_outliers.empty()) return false;
+    rank->outlier_rank = rank->h_block_outliers[0];
+    rank->weight_rank =
+        NumericalRank(params_.w, spec_.analysis.rank_tolerance, &rank->weight_singular_values);
+    rank->rank_deficient = rank->outlier_rank < rank->expected_rank;
+    rank->covered_clusters = CoveredClusters();
+    return true;
+  }
+
+  void Export(ExperimentResult* result) const override {
+    result->weights = params_.w;
+    result->second_layer = params_.v;
+    result->means = means_;
+  }
+
+ private:
+  // Decoy centres: per draw, two orthonormal directions orthogonal to mu and nu, placed as
+  // +-mu', +-nu' in the clusters' order.
+  void MakeDecoyCentres() {
+    const long d = spec_.Dim();
+    for (int q = 0; q < spec_.xor_task.decoy_draws; ++q) {
+      Rng rng(spec_.seed, RngStream::kDecoyDirections, static_cast<uint64_t>(q));
+      MatrixXd frame(d, 4);
+      frame.leftCols(2) = mean_basis_;
+      for (long i = 0; i < 2 * d; ++i) frame.data()[2 * d + i] = rng.Normal();
+      Eigen::HouseholderQR<MatrixXd> qr(frame);
+      const MatrixXd q_full = qr.householderQ() * MatrixXd::Identity(d, 4);
+      RowMatrix centres(kClusters, d);
+      centres.row(0) = q_full.col(2).transpose();
+      centres.row(1) = -q_full.col(2).transpose();
+      centres.row(2) = q_full.col(3).transpose();
+      centres.row(3) = -q_full.col(3).transpose();
+      decoy_centres_.push_back(std::move(centres));
+    }
+  }
+
+  std::vector<int> CoveredClusters() const {
+    const TwoLayerEvaluation eval = EvaluateTwoLayer(params_, test_);
+    const VectorXd logits = eval.hidden * params_.v;
+    std::vector<long> right(kClusters, 0), total(kClusters, 0);
+    for (long j = 0; j < test_.size(); ++j) {
+      const int c = test_.clusters[j];
+      const double sign = mixture_.cluster_labels()[c] == 1 ? 1.0 : -1.0;
+      ++total[c];
+      right[c] += sign * logits[j] > 0;
+    }
+    std::vector<int> covered(kClusters, 0);
+    for (int c = 0; c < kClusters; ++c) covered[c] = 2 * right[c] > total[c];
+    return covered;
+  }
+
+  // The largest second-layer top eigenvalue over the decoy draws: test noise on decoy centres.
+  double DecoyEdge(const RowMatrix& noise_pre, bool g_matrix) const {
+    double edge = 0;
+    for (const RowMatrix& centres : decoy_centres_) {
+      const RowMatrix centre_pre = centres * params_.w.transpose();  // 4 x K
+      RowMatrix pre = noise_pre;
+      for (long j = 0; j < pre.rows(); ++j) pre.row(j) += centre_pre.row(test_.clusters[j]);
+      const TwoLayerEvaluation decoy = EvaluateFromPreactivations(pre, params_.v, test_.labels);
+      const MatrixXd second = SecondLayerMatrix(decoy, g_matrix);
+      Eigen::SelfAdjointEigenSolver<MatrixXd> eig(second, Eigen::EigenvaluesOnly);
+      edge = std::max(edge, eig.eigenvalues().maxCoeff());
+    }
+    return edge;
+  }
+
+  void FillSummary(Snapshot* out) const {
+    const int k = static_cast<int>(params_.w.rows());
+    out->num_classes = k;
+    out->num_means = 2;
+    const RowMatrix products = params_.w * means_.transpose();  // K x 2
+    out->weight_mean_products.assign(products.data(), products.data() + products.size());
+    out->off_mean_norms.resize(k);
+    out->weight_norms.resize(k);
+    for (int i = 0; i < k; ++i) {
+      const VectorXd w = params_.w.row(i).transpose();
+      out->off_mean_norms[i] = (w - mean_basis_ * (mean_basis_.transpose() * w)).norm();
+      out->weight_norms[i] = w.norm();
+    }
+    out->second_layer_weights.assign(params_.v.data(), params_.v.data() + k);
+  }
+
+  VectorXd FlatParameters(bool with_second_layer) const {
+    const long n = params_.w.size();
+    VectorXd x(n + (with_second_layer ? params_.v.size() : 0));
+    x.head(n) = Eigen::Map<const VectorXd>(params_.w.data(), n);
+    if (with_second_layer) x.tail(params_.v.size()) = params_.v;
+    return x;
+  }
+
+  const ExperimentSpec& spec_;
+  const GaussianMixture& mixture_;
+  const SampleSet& test_;
+  ThreadPool* pool_;
+  const CancelFn& cancel_;
+  const double step_size_;
+  TwoLayerParams params_;
+  VectorXd input_, scratch_;
+  RowMatrix means_;                  // 2 x d: mu, nu
+  MatrixXd mean_basis_;              // d x 2
+  MatrixXd first_layer_mean_basis_;  // Kd x 2K: I_K kron [mu nu]
+  MatrixXd full_mean_basis_;         // (Kd + K) x 2K, zero on v
+  VectorXd row_sq_norms_;
+  std::vector<RowMatrix> decoy_centres_;
+};
+
+Status XorRun::Analyze(int snapshot_index, Snapshot* out) {
+  const auto start = std::chrono::steady_clock::now();
+  const int k = spec_.xor_task.hidden;
+  const long m = test_.size();
+  if (!params_.w.allFinite() || !params_.v.allFinite()) {
+    return Status::NumericalError("parameters became NaN/Inf before snapshot " +
+                                  std::to_string(snapshot_index) + "; lower sgd.c_delta");
+  }
+  const TwoLayerEvaluation eval = EvaluateTwoLayer(params_, test_);
+  if (!std::isfinite(eval.loss)) {
+    return Status::NumericalError("test loss is not finite at snapshot " +
+                                  std::to_string(snapshot_index));
+  }
+  out->test_loss = eval.loss;
+  out->test_accuracy = eval.accuracy;
+  FillSummary(out);
+
+  int solve = 0;
+  bool cancelled = false;
+  std::vector<MatrixKind> matrices{MatrixKind::kHessian};
+  if (spec_.analysis.g_matrix) matrices.push_back(MatrixKind::kGMatrix);
+  auto add = [&](BlockTarget& target, MatrixXd* vectors) {
+    target.num_samples = m;
+    out->spectra.push_back(AnalyzeBlock(target, spec_.analysis,
+                                        SolveSeed(spec_.seed, snapshot_index, ++solve), cancel_,
+                                        &cancelled, vectors));
+  };
+
+  if (spec_.analysis.class_blocks) {
+    for (int i = 0; i < k && !cancelled; ++i) {
+      for (MatrixKind kind : matrices) {
+        DiagonalMixing mixing(NeuronBlockWeights(eval, params_.v, i, kind == MatrixKind::kGMatrix));
+        SampleGramOperator op(test_.inputs, mixing, pool_), null_op(test_.noise, mixing, pool_);
+        BlockTarget target;
+        target.matrix = kind;
+        target.block = BlockKind::kNeuron;
+        target.block_index = i;
+        target.op = &op;
+        target.null_op = &null_op;
+        target.parameters = params_.w.row(i).transpose();
+        target.mean_reference = &mean_basis_;
+        target.top_r = spec_.ResolvedTopR();
+        target.expected = kExpectedPerNeuron;
+        target.trace = mixing.weights().dot(row_sq_norms_) / m;
+        add(target, nullptr);
+        if (cancelled) break;
+      }
+    }
+  }
+
+  if (spec_.analysis.full_matrices && !cancelled) {
+    for (MatrixKind kind : matrices) {
+      const RowMatrix factors = FirstLayerFactors(eval, params_.v, kind == MatrixKind::kGMatrix);
+      BlockTarget target;
+      target.trace = factors.rowwise().squaredNorm().dot(row_sq_norms_) / m;
+      OuterProductMixing mixing(factors);
+      SampleGramOperator op(test_.inputs, mixing, pool_), null_op(test_.noise, mixing, pool_);
+      target.matrix = kind;
+      target.block = BlockKind::kFirstLayer;
+      target.op = &op;
+      target.null_op = &null_op;
+      target.parameters = FlatParameters(false);
+      target.mean_reference = &first_layer_mean_basis_;
+      target.top_r = spec_.ResolvedTopRFull();
+      target.expected = kExpectedPerLayer;
+      add(target, nullptr);
+      if (cancelled) break;
+    }
+  }
+
+  // Second layer: K x K, dense; its edge is the decoy null's (no bulk in hidden space).
+  if (!cancelled) {
+    const RowMatrix noise_pre = test_.noise * params_.w.transpose();  // M x K
+    for (MatrixKind kind : matrices) {
+      const bool g_matrix = kind == MatrixKind::kGMatrix;
+      DenseSymmetricOperator op(SecondLayerMatrix(eval, g_matrix));
+      BlockTarget target;
+      target.matrix = kind;
+      target.block = BlockKind::kSecondLayer;
+      target.op = &op;
+      target.parameters = params_.v;
+      target.top_r = k;
+      target.expected = kExpectedPerLayer;
+      target.has_fixed_edge = true;
+      target.fixed_edge = DecoyEdge(noise_pre, g_matrix);
+      target.fixed_margin = spec_.xor_task.second_layer_margin;
+      add(target, nullptr);
+      if (cancelled) break;
+    }
+  }
+
+  if (spec_.analysis.full_matrices && !cancelled) {
+    for (MatrixKind kind : matrices) {
+      TwoLayerFullMixing mixing(eval, params_.v, kind == MatrixKind::kGMatrix);
+      SampleGramOperator op(test_.inputs, mixing, pool_), null_op(test_.noise, mixing, pool_);
+      BlockTarget target;
+      target.matrix = kind;
+      target.block = BlockKind::kFull;
+      target.op = &op;
+      target.null_op = &null_op;
+      target.parameters = FlatParameters(true);
+      target.mean_reference = &full_mean_basis_;
+      target.top_r = spec_.ResolvedTopRFull();
+      target.expected = kExpectedPerLayer;
+      // Marchenko-Pastur trace: first-layer part only (the K second-layer diagonal entries
+      // are negligible against Kd input-space ones).
+      target.trace = FirstLayerFactors(eval, params_.v, kind == MatrixKind::kGMatrix)
+                         .rowwise()
+                         .squaredNorm()
+                         .dot(row_sq_norms_) /
+                     m;
+      MatrixXd eigenvectors;
+      add(target, &eigenvectors);
+      if (cancelled) break;
+      if (kind == MatrixKind::kHessian) {
+        RowMatrix grad_w;
+        VectorXd grad_v;
+        TwoLayerLossGradient(params_, test_, eval, spec_.xor_task.ridge, &grad_w, &grad_v);
+        VectorXd g(grad_w.size() + grad_v.size());
+        g.head(grad_w.size()) = Eigen::Map<const VectorXd>(grad_w.data(), grad_w.size());
+        g.tail(grad_v.size()) = grad_v;
+        out->gradient_overlap_rank =
+            std::min<int>(kExpectedPerLayer, static_cast<int>(eigenvectors.cols()));
+        out->gradient_overlap = ProjectedFraction(eigenvectors, out->gradient_overlap_rank, g);
+      }
+    }
+  }
+  if (cancelled) return Status::Cancelled("cancelled during the analysis");
+
+  for (const SpectrumReport& s : out->spectra) {
+    out->total_products += s.solver.products + s.edge_solver.products;
+  }
+  out->analysis_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::unique_ptr<TaskRun> MakeXorRun(const ExperimentSpec& spec, const GaussianMixture& mixture,
+                                    const SampleSet& test, ThreadPool* pool,
+                                    const CancelFn& cancel) {
+  return std::make_unique<XorRun>(spec, mixture, test, pool, cancel);
+}
+
+}  // namespace sgdspectra
