@@ -115,17 +115,16 @@ Status ExperimentSpec::Validate() const {
 
 Status ExperimentSpec::ValidateXor() const {
   const XorSpec& x = xor_task;
-  if (x.dim < 2 || x.dim > kMaxDim) return OutOfRange("xor.dim", "in [2, 100000]", x.dim);
-  if (x.hidden < 1 || x.hidden > 64) return OutOfRange("xor.hidden", "in [1, 64]", x.hidden);
-  if (!InLeftOpen(x.snr, 0, 1e8)) return OutOfRange("xor.snr", "in (0, 1e8]", x.snr);
-  if (!InClosed(x.ridge, 0, 1000)) return OutOfRange("xor.ridge", "in [0, 1000]", x.ridge);
+  if (x.dim < 4 || x.dim > kMaxDim) return OutOfRange("xor_task.dim", "in [4, 100000]", x.dim);
+  if (x.hidden < 1 || x.hidden > 64) return OutOfRange("xor_task.hidden", "in [1, 64]", x.hidden);
+  if (!InLeftOpen(x.snr, 0, 1e8)) return OutOfRange("xor_task.snr", "in (0, 1e8]", x.snr);
+  if (!InClosed(x.ridge, 0, 1000)) return OutOfRange("xor_task.ridge", "in [0, 1000]", x.ridge);
   if (!InClosed(x.second_layer_margin, 0, 1000)) {
-    return OutOfRange("xor.second_layer_margin", "in [0, 1000]", x.second_layer_margin);
+    return OutOfRange("xor_task.second_layer_margin", "in [0, 1000]", x.second_layer_margin);
   }
   if (x.decoy_draws < 1 || x.decoy_draws > 64) {
-    return OutOfRange("xor.decoy_draws", "in [1, 64]", x.decoy_draws);
+    return OutOfRange("xor_task.decoy_draws", "in [1, 64]", x.decoy_draws);
   }
-  if (x.dim < 4) return OutOfRange("xor.dim", "at least 4 (means and decoy directions)", x.dim);
   return Status::Ok();
 }
 

@@ -119,6 +119,36 @@ INSTANTIATE_TEST_SUITE_P(
         InvalidCase{"analysis.rank_tolerance",
                     [](ExperimentSpec& s) { s.analysis.rank_tolerance = 1; }},
         InvalidCase{"analysis.threads", [](ExperimentSpec& s) { s.analysis.threads = 0; }},
+        InvalidCase{"xor_task.dim",
+                    [](ExperimentSpec& s) {
+                      s.task = TaskKind::kXor;
+                      s.xor_task.dim = 3;
+                    }},
+        InvalidCase{"xor_task.hidden",
+                    [](ExperimentSpec& s) {
+                      s.task = TaskKind::kXor;
+                      s.xor_task.hidden = 0;
+                    }},
+        InvalidCase{"xor_task.snr",
+                    [](ExperimentSpec& s) {
+                      s.task = TaskKind::kXor;
+                      s.xor_task.snr = kNaN;
+                    }},
+        InvalidCase{"xor_task.ridge",
+                    [](ExperimentSpec& s) {
+                      s.task = TaskKind::kXor;
+                      s.xor_task.ridge = -1;
+                    }},
+        InvalidCase{"xor_task.second_layer_margin",
+                    [](ExperimentSpec& s) {
+                      s.task = TaskKind::kXor;
+                      s.xor_task.second_layer_margin = -1;
+                    }},
+        InvalidCase{"xor_task.decoy_draws",
+                    [](ExperimentSpec& s) {
+                      s.task = TaskKind::kXor;
+                      s.xor_task.decoy_draws = 65;
+                    }},
         InvalidCase{"progress_every_steps", [](ExperimentSpec& s) { s.progress_every_steps = -5; }},
         InvalidCase{"memory_budget_bytes", [](ExperimentSpec& s) { s.memory_budget_bytes = 10; }},
         InvalidCase{"memory_budget_bytes",
