@@ -4,6 +4,7 @@
 #include "sgdspectra/core/eigensolver.h"
 #include "sgdspectra/core/outliers.h"
 #include "sgdspectra/core/random.h"
+#include "task_run.h"
 
 namespace sgdspectra {
 
@@ -76,6 +77,27 @@ SpectrumReport AnalyzeBlock(const BlockTarget& target, const AnalysisSpec& analy
   }
   if (eigenvectors_out != nullptr) *eigenvectors_out = eig.vectors;
   return report;
+}
+
+bool AnalyzeBlocks(std::vector<PendingBlock>* blocks, const AnalysisSpec& analysis,
+                   uint64_t run_seed, int snapshot_index, ThreadPool* pool,
+                   const CancelFn& cancel) {
+  auto run_one = [&](long n) {
+    PendingBlock& b = (*blocks)[n];
+    b.report = AnalyzeBlock(b.target, analysis,
+                            SolveSeed(run_seed, snapshot_index, static_cast<int>(n) + 1), cancel,
+                            &b.cancelled, b.keep_vectors ? &b.vectors : nullptr);
+  };
+  const long n = static_cast<long>(blocks->size());
+  if (pool != nullptr) {
+    pool->ParallelFor(n, run_one);
+  } else {
+    for (long i = 0; i < n; ++i) run_one(i);
+  }
+  for (const PendingBlock& b : *blocks) {
+    if (b.cancelled) return false;
+  }
+  return true;
 }
 
 }  // namespace sgdspectra

@@ -7,10 +7,13 @@
 #define SGDSPECTRA_CORE_SRC_BLOCK_ANALYSIS_H_
 
 #include <cstdint>
+#include <memory>
+#include <vector>
 
 #include "sgdspectra/core/curvature_operators.h"
 #include "sgdspectra/core/experiment_spec.h"
 #include "sgdspectra/core/snapshot.h"
+#include "sgdspectra/core/thread_pool.h"
 
 namespace sgdspectra {
 
@@ -38,6 +41,27 @@ struct BlockTarget {
 SpectrumReport AnalyzeBlock(const BlockTarget& target, const AnalysisSpec& analysis,
                             uint64_t solve_seed, const CancelFn& cancel, bool* cancelled,
                             MatrixXd* eigenvectors_out = nullptr);
+
+// One block waiting to be analysed, owning the mixing and operators its target points to.
+struct PendingBlock {
+  BlockTarget target;
+  std::unique_ptr<SampleMixing> mixing;
+  std::unique_ptr<SymmetricOperator> op;
+  std::unique_ptr<SymmetricOperator> null_op;
+  bool keep_vectors = false;  // fill `vectors` with the top eigenvectors
+  // Outputs.
+  SpectrumReport report;
+  MatrixXd vectors;
+  bool cancelled = false;
+};
+
+// Analyses every block, the n-th with solve seed SolveSeed(run_seed, snapshot_index, n + 1).
+// Blocks run in parallel on the pool, each solve on one thread: build the operators without a
+// pool. Each solve's arithmetic is independent of the schedule, so results are bit-identical
+// for any thread count. Returns false if any solve was cancelled. `cancel` may be called from
+// several pool threads at once.
+bool AnalyzeBlocks(std::vector<PendingBlock>* blocks, const AnalysisSpec& analysis,
+                   uint64_t run_seed, int snapshot_index, ThreadPool* pool, const CancelFn& cancel);
 
 // Solver outcome as reported in a snapshot.
 SolverStats StatsOf(const EigenResult& result);

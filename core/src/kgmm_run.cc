@@ -122,79 +122,86 @@ Status KgmmRun::Analyze(int snapshot_index, Snapshot* out) {
   RowMatrix residual = eval.probs;
   for (long j = 0; j < m; ++j) residual(j, test_.labels[j]) -= 1.0;
 
-  int solve = 0;
-  bool cancelled = false;
   std::vector<MatrixKind> matrices{MatrixKind::kHessian};
   if (spec_.analysis.g_matrix) matrices.push_back(MatrixKind::kGMatrix);
+  // Operators are built without the pool: AnalyzeBlocks runs whole solves in parallel.
+  std::vector<PendingBlock> blocks;
+  auto add_block = [&](std::unique_ptr<SampleMixing> mixing) -> PendingBlock& {
+    blocks.emplace_back();
+    PendingBlock& b = blocks.back();
+    b.mixing = std::move(mixing);
+    b.op = std::make_unique<SampleGramOperator>(test_.inputs, *b.mixing, nullptr);
+    b.null_op = std::make_unique<SampleGramOperator>(test_.noise, *b.mixing, nullptr);
+    b.target.op = b.op.get();
+    b.target.null_op = b.null_op.get();
+    b.target.num_samples = m;
+    return b;
+  };
 
+  // Full matrices first: the longest solves start first, so the pool stays busy.
+  int full_hessian_block = -1;
+  if (spec_.analysis.full_matrices) {
+    for (MatrixKind kind : matrices) {
+      double trace = 0;
+      std::unique_ptr<SampleMixing> mixing;
+      if (kind == MatrixKind::kHessian) {
+        const VectorXd diag_sum = (eval.probs.array() * (1.0 - eval.probs.array())).rowwise().sum();
+        trace = diag_sum.dot(row_sq_norms_) / m;
+        mixing = std::make_unique<SoftmaxHessianMixing>(eval.probs);
+        full_hessian_block = static_cast<int>(blocks.size());
+      } else {
+        trace = residual.rowwise().squaredNorm().dot(row_sq_norms_) / m;
+        mixing = std::make_unique<OuterProductMixing>(residual);
+      }
+      PendingBlock& b = add_block(std::move(mixing));
+      b.target.matrix = kind;
+      b.target.block = BlockKind::kFull;
+      // Row-major k x d weights are already the operator's layout (x^1, ..., x^k).
+      b.target.parameters = Eigen::Map<const VectorXd>(weights_.data(), k * d);
+      b.target.mean_reference = &full_mean_basis_;
+      b.target.top_r = spec_.ResolvedTopRFull();
+      b.target.expected = k * (k - 1);
+      b.target.trace = trace;
+      b.keep_vectors = kind == MatrixKind::kHessian;
+    }
+  }
   if (spec_.analysis.class_blocks) {
-    for (int c = 0; c < k && !cancelled; ++c) {
+    for (int c = 0; c < k; ++c) {
       for (MatrixKind kind : matrices) {
         VectorXd w(m);
         for (long j = 0; j < m; ++j) {
           const double p = eval.probs(j, c);
           w[j] = kind == MatrixKind::kHessian ? p * (1.0 - p) : residual(j, c) * residual(j, c);
         }
-        BlockTarget target;
-        target.trace = w.dot(row_sq_norms_) / m;
-        DiagonalMixing mixing(std::move(w));
-        SampleGramOperator op(test_.inputs, mixing, pool_), null_op(test_.noise, mixing, pool_);
-        target.matrix = kind;
-        target.block = BlockKind::kClass;
-        target.block_index = c;
-        target.op = &op;
-        target.null_op = &null_op;
-        target.parameters = weights_.row(c).transpose();
-        target.mean_reference = &mean_basis_;
-        target.top_r = spec_.ResolvedTopR();
-        target.expected = k;
-        target.num_samples = m;
-        out->spectra.push_back(AnalyzeBlock(target, spec_.analysis,
-                                            SolveSeed(spec_.seed, snapshot_index, ++solve), cancel_,
-                                            &cancelled));
-        if (cancelled) break;
+        const double trace = w.dot(row_sq_norms_) / m;
+        PendingBlock& b = add_block(std::make_unique<DiagonalMixing>(std::move(w)));
+        b.target.matrix = kind;
+        b.target.block = BlockKind::kClass;
+        b.target.block_index = c;
+        b.target.parameters = weights_.row(c).transpose();
+        b.target.mean_reference = &mean_basis_;
+        b.target.top_r = spec_.ResolvedTopR();
+        b.target.expected = k;
+        b.target.trace = trace;
       }
     }
+  }
+  if (!AnalyzeBlocks(&blocks, spec_.analysis, spec_.seed, snapshot_index, pool_, cancel_)) {
+    return Status::Cancelled("cancelled during the analysis");
   }
 
-  if (spec_.analysis.full_matrices && !cancelled) {
-    for (MatrixKind kind : matrices) {
-      std::unique_ptr<SampleMixing> mixing;
-      BlockTarget target;
-      if (kind == MatrixKind::kHessian) {
-        mixing = std::make_unique<SoftmaxHessianMixing>(eval.probs);
-        const VectorXd diag_sum = (eval.probs.array() * (1.0 - eval.probs.array())).rowwise().sum();
-        target.trace = diag_sum.dot(row_sq_norms_) / m;
-      } else {
-        mixing = std::make_unique<OuterProductMixing>(residual);
-        target.trace = residual.rowwise().squaredNorm().dot(row_sq_norms_) / m;
-      }
-      SampleGramOperator op(test_.inputs, *mixing, pool_), null_op(test_.noise, *mixing, pool_);
-      target.matrix = kind;
-      target.block = BlockKind::kFull;
-      target.op = &op;
-      target.null_op = &null_op;
-      // Row-major k x d weights are already the operator's layout (x^1, ..., x^k).
-      target.parameters = Eigen::Map<const VectorXd>(weights_.data(), k * d);
-      target.mean_reference = &full_mean_basis_;
-      target.top_r = spec_.ResolvedTopRFull();
-      target.expected = k * (k - 1);
-      target.num_samples = m;
-      MatrixXd eigenvectors;
-      out->spectra.push_back(AnalyzeBlock(target, spec_.analysis,
-                                          SolveSeed(spec_.seed, snapshot_index, ++solve), cancel_,
-                                          &cancelled, &eigenvectors));
-      if (cancelled) break;
-      if (kind == MatrixKind::kHessian) {
-        // Gur-Ari: the test-loss gradient (with ridge) against the top-k Hessian directions.
-        const RowMatrix grad = SoftmaxLossGradient(weights_, test_, eval.probs, spec_.kgmm.ridge);
-        const VectorXd g = Eigen::Map<const VectorXd>(grad.data(), k * d);
-        out->gradient_overlap_rank = std::min<int>(k, static_cast<int>(eigenvectors.cols()));
-        out->gradient_overlap = ProjectedFraction(eigenvectors, out->gradient_overlap_rank, g);
-      }
-    }
+  // Reported in a fixed order: class blocks, then the full matrices.
+  const size_t num_full = spec_.analysis.full_matrices ? matrices.size() : 0;
+  for (size_t i = num_full; i < blocks.size(); ++i) out->spectra.push_back(blocks[i].report);
+  for (size_t i = 0; i < num_full; ++i) out->spectra.push_back(blocks[i].report);
+  if (full_hessian_block >= 0) {
+    // Gur-Ari: the test-loss gradient (with ridge) against the top-k Hessian directions.
+    const MatrixXd& eigenvectors = blocks[full_hessian_block].vectors;
+    const RowMatrix grad = SoftmaxLossGradient(weights_, test_, eval.probs, spec_.kgmm.ridge);
+    const VectorXd g = Eigen::Map<const VectorXd>(grad.data(), k * d);
+    out->gradient_overlap_rank = std::min<int>(k, static_cast<int>(eigenvectors.cols()));
+    out->gradient_overlap = ProjectedFraction(eigenvectors, out->gradient_overlap_rank, g);
   }
-  if (cancelled) return Status::Cancelled("cancelled during the analysis");
 
   for (const SpectrumReport& s : out->spectra) {
     out->total_products += s.solver.products + s.edge_solver.products;

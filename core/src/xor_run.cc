@@ -196,117 +196,118 @@ Status XorRun::Analyze(int snapshot_index, Snapshot* out) {
   out->test_accuracy = eval.accuracy;
   FillSummary(out);
 
-  int solve = 0;
-  bool cancelled = false;
   std::vector<MatrixKind> matrices{MatrixKind::kHessian};
   if (spec_.analysis.g_matrix) matrices.push_back(MatrixKind::kGMatrix);
-  auto add = [&](BlockTarget& target, MatrixXd* vectors) {
-    target.num_samples = m;
-    out->spectra.push_back(AnalyzeBlock(target, spec_.analysis,
-                                        SolveSeed(spec_.seed, snapshot_index, ++solve), cancel_,
-                                        &cancelled, vectors));
+  // Operators are built without the pool: AnalyzeBlocks runs whole solves in parallel.
+  std::vector<PendingBlock> blocks;
+  auto add_block = [&](std::unique_ptr<SampleMixing> mixing) -> PendingBlock& {
+    blocks.emplace_back();
+    PendingBlock& b = blocks.back();
+    b.mixing = std::move(mixing);
+    b.op = std::make_unique<SampleGramOperator>(test_.inputs, *b.mixing, nullptr);
+    b.null_op = std::make_unique<SampleGramOperator>(test_.noise, *b.mixing, nullptr);
+    b.target.op = b.op.get();
+    b.target.null_op = b.null_op.get();
+    b.target.num_samples = m;
+    return b;
   };
 
-  if (spec_.analysis.class_blocks) {
-    for (int i = 0; i < k && !cancelled; ++i) {
-      for (MatrixKind kind : matrices) {
-        DiagonalMixing mixing(NeuronBlockWeights(eval, params_.v, i, kind == MatrixKind::kGMatrix));
-        SampleGramOperator op(test_.inputs, mixing, pool_), null_op(test_.noise, mixing, pool_);
-        BlockTarget target;
-        target.matrix = kind;
-        target.block = BlockKind::kNeuron;
-        target.block_index = i;
-        target.op = &op;
-        target.null_op = &null_op;
-        target.parameters = params_.w.row(i).transpose();
-        target.mean_reference = &mean_basis_;
-        target.top_r = spec_.ResolvedTopR();
-        target.expected = kExpectedPerNeuron;
-        target.trace = mixing.weights().dot(row_sq_norms_) / m;
-        add(target, nullptr);
-        if (cancelled) break;
-      }
-    }
-  }
-
-  if (spec_.analysis.full_matrices && !cancelled) {
-    for (MatrixKind kind : matrices) {
-      const RowMatrix factors = FirstLayerFactors(eval, params_.v, kind == MatrixKind::kGMatrix);
-      BlockTarget target;
-      target.trace = factors.rowwise().squaredNorm().dot(row_sq_norms_) / m;
-      OuterProductMixing mixing(factors);
-      SampleGramOperator op(test_.inputs, mixing, pool_), null_op(test_.noise, mixing, pool_);
-      target.matrix = kind;
-      target.block = BlockKind::kFirstLayer;
-      target.op = &op;
-      target.null_op = &null_op;
-      target.parameters = FlatParameters(false);
-      target.mean_reference = &first_layer_mean_basis_;
-      target.top_r = spec_.ResolvedTopRFull();
-      target.expected = kExpectedPerLayer;
-      add(target, nullptr);
-      if (cancelled) break;
-    }
-  }
-
-  // Second layer: K x K, dense; its edge is the decoy null's (no bulk in hidden space).
-  if (!cancelled) {
-    const RowMatrix noise_pre = test_.noise * params_.w.transpose();  // M x K
+  // Largest solves first so the pool stays busy: full matrix, first layer, neurons, layer 2.
+  int full_hessian_block = -1;
+  if (spec_.analysis.full_matrices) {
     for (MatrixKind kind : matrices) {
       const bool g_matrix = kind == MatrixKind::kGMatrix;
-      DenseSymmetricOperator op(SecondLayerMatrix(eval, g_matrix));
-      BlockTarget target;
-      target.matrix = kind;
-      target.block = BlockKind::kSecondLayer;
-      target.op = &op;
-      target.parameters = params_.v;
-      target.top_r = k;
-      target.expected = kExpectedPerLayer;
-      target.has_fixed_edge = true;
-      target.fixed_edge = DecoyEdge(noise_pre, g_matrix);
-      target.fixed_margin = spec_.xor_task.second_layer_margin;
-      add(target, nullptr);
-      if (cancelled) break;
-    }
-  }
-
-  if (spec_.analysis.full_matrices && !cancelled) {
-    for (MatrixKind kind : matrices) {
-      TwoLayerFullMixing mixing(eval, params_.v, kind == MatrixKind::kGMatrix);
-      SampleGramOperator op(test_.inputs, mixing, pool_), null_op(test_.noise, mixing, pool_);
-      BlockTarget target;
-      target.matrix = kind;
-      target.block = BlockKind::kFull;
-      target.op = &op;
-      target.null_op = &null_op;
-      target.parameters = FlatParameters(true);
-      target.mean_reference = &full_mean_basis_;
-      target.top_r = spec_.ResolvedTopRFull();
-      target.expected = kExpectedPerLayer;
       // Marchenko-Pastur trace: first-layer part only (the K second-layer diagonal entries
       // are negligible against Kd input-space ones).
-      target.trace = FirstLayerFactors(eval, params_.v, kind == MatrixKind::kGMatrix)
-                         .rowwise()
-                         .squaredNorm()
-                         .dot(row_sq_norms_) /
-                     m;
-      MatrixXd eigenvectors;
-      add(target, &eigenvectors);
-      if (cancelled) break;
-      if (kind == MatrixKind::kHessian) {
-        RowMatrix grad_w;
-        VectorXd grad_v;
-        TwoLayerLossGradient(params_, test_, eval, spec_.xor_task.ridge, &grad_w, &grad_v);
-        VectorXd g(grad_w.size() + grad_v.size());
-        g.head(grad_w.size()) = Eigen::Map<const VectorXd>(grad_w.data(), grad_w.size());
-        g.tail(grad_v.size()) = grad_v;
-        out->gradient_overlap_rank =
-            std::min<int>(kExpectedPerLayer, static_cast<int>(eigenvectors.cols()));
-        out->gradient_overlap = ProjectedFraction(eigenvectors, out->gradient_overlap_rank, g);
+      const double trace =
+          FirstLayerFactors(eval, params_.v, g_matrix).rowwise().squaredNorm().dot(row_sq_norms_) /
+          m;
+      if (!g_matrix) full_hessian_block = static_cast<int>(blocks.size());
+      PendingBlock& b = add_block(std::make_unique<TwoLayerFullMixing>(eval, params_.v, g_matrix));
+      b.target.matrix = kind;
+      b.target.block = BlockKind::kFull;
+      b.target.parameters = FlatParameters(true);
+      b.target.mean_reference = &full_mean_basis_;
+      b.target.top_r = spec_.ResolvedTopRFull();
+      b.target.expected = kExpectedPerLayer;
+      b.target.trace = trace;
+      b.keep_vectors = !g_matrix;
+    }
+    for (MatrixKind kind : matrices) {
+      RowMatrix factors = FirstLayerFactors(eval, params_.v, kind == MatrixKind::kGMatrix);
+      const double trace = factors.rowwise().squaredNorm().dot(row_sq_norms_) / m;
+      PendingBlock& b = add_block(std::make_unique<OuterProductMixing>(std::move(factors)));
+      b.target.matrix = kind;
+      b.target.block = BlockKind::kFirstLayer;
+      b.target.parameters = FlatParameters(false);
+      b.target.mean_reference = &first_layer_mean_basis_;
+      b.target.top_r = spec_.ResolvedTopRFull();
+      b.target.expected = kExpectedPerLayer;
+      b.target.trace = trace;
+    }
+  }
+  if (spec_.analysis.class_blocks) {
+    for (int i = 0; i < k; ++i) {
+      for (MatrixKind kind : matrices) {
+        auto mixing = std::make_unique<DiagonalMixing>(
+            NeuronBlockWeights(eval, params_.v, i, kind == MatrixKind::kGMatrix));
+        const double trace = mixing->weights().dot(row_sq_norms_) / m;
+        PendingBlock& b = add_block(std::move(mixing));
+        b.target.matrix = kind;
+        b.target.block = BlockKind::kNeuron;
+        b.target.block_index = i;
+        b.target.parameters = params_.w.row(i).transpose();
+        b.target.mean_reference = &mean_basis_;
+        b.target.top_r = spec_.ResolvedTopR();
+        b.target.expected = kExpectedPerNeuron;
+        b.target.trace = trace;
       }
     }
   }
-  if (cancelled) return Status::Cancelled("cancelled during the analysis");
+  // Second layer: K x K, dense; its edge is the decoy null's (no bulk in hidden space).
+  const RowMatrix noise_pre = test_.noise * params_.w.transpose();  // M x K
+  for (MatrixKind kind : matrices) {
+    const bool g_matrix = kind == MatrixKind::kGMatrix;
+    blocks.emplace_back();
+    PendingBlock& b = blocks.back();
+    b.op = std::make_unique<DenseSymmetricOperator>(SecondLayerMatrix(eval, g_matrix));
+    b.target.op = b.op.get();
+    b.target.num_samples = m;
+    b.target.matrix = kind;
+    b.target.block = BlockKind::kSecondLayer;
+    b.target.parameters = params_.v;
+    b.target.top_r = k;
+    b.target.expected = kExpectedPerLayer;
+    b.target.has_fixed_edge = true;
+    b.target.fixed_edge = DecoyEdge(noise_pre, g_matrix);
+    b.target.fixed_margin = spec_.xor_task.second_layer_margin;
+  }
+  if (!AnalyzeBlocks(&blocks, spec_.analysis, spec_.seed, snapshot_index, pool_, cancel_)) {
+    return Status::Cancelled("cancelled during the analysis");
+  }
+
+  // Reported layer by layer: neurons, first layer, second layer, full.
+  auto report_block = [&](BlockKind kind) {
+    for (const PendingBlock& b : blocks) {
+      if (b.target.block == kind) out->spectra.push_back(b.report);
+    }
+  };
+  for (BlockKind kind :
+       {BlockKind::kNeuron, BlockKind::kFirstLayer, BlockKind::kSecondLayer, BlockKind::kFull}) {
+    report_block(kind);
+  }
+  if (full_hessian_block >= 0) {
+    const MatrixXd& eigenvectors = blocks[full_hessian_block].vectors;
+    RowMatrix grad_w;
+    VectorXd grad_v;
+    TwoLayerLossGradient(params_, test_, eval, spec_.xor_task.ridge, &grad_w, &grad_v);
+    VectorXd g(grad_w.size() + grad_v.size());
+    g.head(grad_w.size()) = Eigen::Map<const VectorXd>(grad_w.data(), grad_w.size());
+    g.tail(grad_v.size()) = grad_v;
+    out->gradient_overlap_rank =
+        std::min<int>(kExpectedPerLayer, static_cast<int>(eigenvectors.cols()));
+    out->gradient_overlap = ProjectedFraction(eigenvectors, out->gradient_overlap_rank, g);
+  }
 
   for (const SpectrumReport& s : out->spectra) {
     out->total_products += s.solver.products + s.edge_solver.products;

@@ -10,7 +10,11 @@
 // Determinism: same spec (including seed) gives the same snapshots bit for bit whatever
 // analysis.threads is. Timing fields are the only exception.
 //
-// Thread-safety: RunExperiment is reentrant; callbacks run on the calling thread.
+// Parallelism: analysis.threads threads run a snapshot's independent eigen-solves side by side
+// (each solve on one thread).
+//
+// Thread-safety: RunExperiment is reentrant; observer callbacks run on the calling thread;
+// `cancel` may be called from several of the run's threads at once (read an atomic flag).
 #ifndef SGDSPECTRA_CORE_EXPERIMENT_H_
 #define SGDSPECTRA_CORE_EXPERIMENT_H_
 
