@@ -1,0 +1,119 @@
+// JobManager: admits, queues, runs, cancels and records jobs.
+//
+// Admission: a spec is converted and validated (INVALID_ARGUMENT naming the field), then
+// queued if fewer than `workers + queue_capacity` jobs are queued or running
+// (RESOURCE_EXHAUSTED at once otherwise), and refused with UNAVAILABLE once draining.
+// Workers (`workers` threads owned by the manager) take queued jobs in FIFO order and run
+// them with RunExperiment; numerical work never runs on the caller's (gRPC) threads.
+//
+// Events: each job has a JobEventLog with seq 1, 2, ...; event 1 is `accepted`, the last is
+// `finished`. Every event is written to the JobStore before it is appended to the log, so a
+// watcher never sees an event that a crash could lose. The job only appends; watchers read
+// from the log at their own pace, so a slow watcher never blocks a job.
+//
+// Recovery: Create() loads every stored job and its events; a job that was QUEUED or RUNNING
+// when the previous process died is finished as FAILED with error "interrupted".
+//
+// Ownership: the manager owns its worker threads and job records; `store` is borrowed and
+// must outlive the manager. Thread-safety: every public method is thread-safe. Methods
+// marked "may block" write to the store (an fsync) and belong off gRPC callback threads.
+#ifndef SGDSPECTRA_SERVER_JOB_MANAGER_H_
+#define SGDSPECTRA_SERVER_JOB_MANAGER_H_
+
+#include <grpcpp/support/status.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "server/job_event_log.h"
+#include "server/job_store.h"
+#include "sgdspectra/core/status.h"
+#include "sgdspectra/v1/jobs.pb.h"
+
+namespace sgdspectra::server {
+
+struct JobManagerOptions {
+  int workers = 1;          // jobs run at once, >= 1
+  int queue_capacity = 16;  // jobs waiting beyond the running ones, >= 0
+  int default_threads = 1;  // analysis.threads = 0 means this, >= 1
+  std::string build_version;
+};
+
+class JobManager {
+ public:
+  // Recovers the stored jobs (see above) and starts the workers. May block.
+  static Status Create(JobStore* store, const JobManagerOptions& options,
+                       std::unique_ptr<JobManager>* manager);
+  ~JobManager();  // BeginDrain() + Shutdown()
+  JobManager(const JobManager&) = delete;
+  JobManager& operator=(const JobManager&) = delete;
+
+  // Validates, records and queues a job; *job is its state (QUEUED). May block.
+  grpc::Status Submit(const v1::JobSpec& spec, v1::Job* job);
+  grpc::Status GetJob(const std::string& job_id, v1::Job* job) const;
+  // Newest first; page_token is the id of the last job of the previous page.
+  grpc::Status ListJobs(const v1::ListJobsRequest& request, v1::ListJobsResponse* response) const;
+  // Queued: finished CANCELLED at once. Running: asked to stop (the worker finishes it
+  // CANCELLED within one snapshot interval's work); *job still says RUNNING. Finished:
+  // FAILED_PRECONDITION. May block.
+  grpc::Status Cancel(const std::string& job_id, v1::Job* job);
+  // Job, weights, means and finished event of a finished job that has weights;
+  // FAILED_PRECONDITION otherwise. May block (reads the store).
+  grpc::Status GetResult(const std::string& job_id, v1::JobResult* result) const;
+  // The log to watch from after_seq, which must be in [0, last_seq].
+  grpc::Status OpenEventLog(const std::string& job_id, int64_t after_seq,
+                            std::shared_ptr<JobEventLog>* log) const;
+
+  // Stops admitting (Submit gives UNAVAILABLE), cancels queued jobs at once and asks running
+  // ones to stop ("server shutting down"). Idempotent. May block.
+  void BeginDrain();
+  // Waits up to `timeout` until no job runs; true if none does.
+  bool WaitIdle(std::chrono::milliseconds timeout);
+  // BeginDrain(), then joins the workers (each returns after its current job). Idempotent.
+  void Shutdown();
+
+ private:
+  struct JobRecord;
+  class RunObserver;
+  using RecordPtr = std::shared_ptr<JobRecord>;
+
+  JobManager(JobStore* store, const JobManagerOptions& options);
+  Status Recover();
+  void WorkerLoop();
+  void RunJob(const RecordPtr& record);
+  RecordPtr Find(const std::string& job_id) const;
+  // Persists, applies to the job and publishes one event; requires record.append_mutex.
+  Status AppendEventLocked(JobRecord& record, v1::JobEvent event);
+  // The terminal transition (persisted with the result, if any); requires
+  // record.append_mutex. A store failure is logged and the event still published, so that
+  // watchers end.
+  void FinishLocked(JobRecord& record, v1::Finished finished, const v1::JobResult* result);
+  void CancelQueued(const RecordPtr& record, const std::string& reason);
+
+  JobStore* const store_;
+  const JobManagerOptions options_;
+
+  mutable std::mutex mutex_;  // guards everything below
+  std::condition_variable work_ready_;
+  std::condition_variable job_ended_;
+  std::map<std::string, RecordPtr> jobs_;  // by id; ids sort by creation
+  std::deque<RecordPtr> queue_;
+  std::set<JobRecord*> running_;  // owned through jobs_
+  int reserved_ = 0;              // admitted submits not yet queued (being written to the store)
+  int64_t next_job_number_ = 1;
+  bool draining_ = false;
+  std::vector<std::thread> workers_;
+  bool joined_ = false;
+};
+
+}  // namespace sgdspectra::server
+
+#endif  // SGDSPECTRA_SERVER_JOB_MANAGER_H_

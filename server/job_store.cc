@@ -1,0 +1,268 @@
+#include "server/job_store.h"
+
+#include <sqlite3.h>
+
+#include <functional>
+#include <map>
+#include <utility>
+
+namespace sgdspectra::server {
+namespace {
+
+constexpr char kDatabaseFile[] = "sgdspectra.db";
+
+constexpr char kSchema[] = R"sql(
+CREATE TABLE IF NOT EXISTS jobs (
+  job_id TEXT PRIMARY KEY,
+  state INTEGER NOT NULL,
+  resolved_spec BLOB NOT NULL,
+  created_unix_ms INTEGER NOT NULL,
+  started_unix_ms INTEGER NOT NULL,
+  finished_unix_ms INTEGER NOT NULL,
+  error_message TEXT NOT NULL,
+  build_version TEXT NOT NULL,
+  steps_total INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS events (
+  job_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  event BLOB NOT NULL,
+  PRIMARY KEY (job_id, seq)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS results (
+  job_id TEXT PRIMARY KEY,
+  result BLOB NOT NULL);
+)sql";
+
+// A prepared statement that finalizes itself.
+class Statement {
+ public:
+  Statement(sqlite3* db, const char* sql) : db_(db) {
+    rc_ = sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr);
+  }
+  ~Statement() { sqlite3_finalize(stmt_); }
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+
+  bool ok() const { return rc_ == SQLITE_OK; }
+  sqlite3_stmt* get() { return stmt_; }
+  void BindText(int index, const std::string& text) {
+    sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+  }
+  void BindBlob(int index, const std::string& bytes) {
+    sqlite3_bind_blob(stmt_, index, bytes.data(), static_cast<int>(bytes.size()), SQLITE_TRANSIENT);
+  }
+  void BindInt64(int index, int64_t value) { sqlite3_bind_int64(stmt_, index, value); }
+  std::string ColumnBytes(int index) {
+    const void* data = sqlite3_column_blob(stmt_, index);
+    const int size = sqlite3_column_bytes(stmt_, index);
+    return data == nullptr ? std::string() : std::string(static_cast<const char*>(data), size);
+  }
+  int64_t ColumnInt64(int index) { return sqlite3_column_int64(stmt_, index); }
+  // Runs a statement that returns no rows.
+  Status Run() {
+    if (!ok()) return Error("prepare");
+    const int rc = sqlite3_step(stmt_);
+    return rc == SQLITE_DONE ? Status::Ok() : Error("step");
+  }
+  Status Error(const char* what) const {
+    return Status::Internal(std::string("store: ") + what + ": " + sqlite3_errmsg(db_));
+  }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_ = nullptr;
+  int rc_;
+};
+
+std::string Serialize(const google::protobuf::MessageLite& message) {
+  std::string bytes;
+  message.SerializeToString(&bytes);
+  return bytes;
+}
+
+}  // namespace
+
+Status JobStore::Open(const std::string& data_dir, std::unique_ptr<JobStore>* store) {
+  const std::string path = data_dir + "/" + kDatabaseFile;
+  sqlite3* db = nullptr;
+  const int rc = sqlite3_open_v2(
+      path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string message = "store: cannot open " + path + ": " +
+                          (db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+    sqlite3_close(db);
+    return Status::Internal(message);
+  }
+  std::unique_ptr<JobStore> opened(new JobStore(db));
+  // A second server on the same data dir would interleave job ids; wait briefly for a lock,
+  // then fail instead of corrupting the sequence.
+  sqlite3_busy_timeout(db, 5000);
+  for (const char* sql : {"PRAGMA journal_mode=WAL;", "PRAGMA synchronous=FULL;",
+                          "PRAGMA foreign_keys=ON;", kSchema}) {
+    Status status = opened->Exec(sql);
+    if (!status.ok()) return status;
+  }
+  *store = std::move(opened);
+  return Status::Ok();
+}
+
+JobStore::~JobStore() {
+  Checkpoint();
+  sqlite3_close(db_);
+}
+
+Status JobStore::Exec(const char* sql) {
+  char* error = nullptr;
+  if (sqlite3_exec(db_, sql, nullptr, nullptr, &error) != SQLITE_OK) {
+    Status status = Status::Internal(std::string("store: ") + (error ? error : "exec failed"));
+    sqlite3_free(error);
+    return status;
+  }
+  return Status::Ok();
+}
+
+Status JobStore::InTransactionLocked(const std::function<Status()>& body) {
+  Status status = Exec("BEGIN IMMEDIATE;");
+  if (!status.ok()) return status;
+  status = body();
+  if (!status.ok()) {
+    Exec("ROLLBACK;");
+    return status;
+  }
+  return Exec("COMMIT;");
+}
+
+Status JobStore::UpsertJobLocked(const v1::Job& job) {
+  Statement stmt(db_,
+                 "INSERT OR REPLACE INTO jobs (job_id, state, resolved_spec, created_unix_ms, "
+                 "started_unix_ms, finished_unix_ms, error_message, build_version, steps_total) "
+                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9);");
+  stmt.BindText(1, job.job_id());
+  stmt.BindInt64(2, job.state());
+  stmt.BindBlob(3, Serialize(job.resolved_spec()));
+  stmt.BindInt64(4, job.created_unix_ms());
+  stmt.BindInt64(5, job.started_unix_ms());
+  stmt.BindInt64(6, job.finished_unix_ms());
+  stmt.BindText(7, job.error_message());
+  stmt.BindText(8, job.build_version());
+  stmt.BindInt64(9, job.steps_total());
+  return stmt.Run();
+}
+
+Status JobStore::InsertEventLocked(const v1::JobEvent& event) {
+  Statement stmt(db_, "INSERT INTO events (job_id, seq, event) VALUES (?1, ?2, ?3);");
+  stmt.BindText(1, event.job_id());
+  stmt.BindInt64(2, event.seq());
+  stmt.BindBlob(3, Serialize(event));
+  return stmt.Run();
+}
+
+Status JobStore::InsertResultLocked(const std::string& job_id, const v1::JobResult& result) {
+  Statement stmt(db_, "INSERT OR REPLACE INTO results (job_id, result) VALUES (?1, ?2);");
+  stmt.BindText(1, job_id);
+  stmt.BindBlob(2, Serialize(result));
+  return stmt.Run();
+}
+
+Status JobStore::InsertJob(const v1::Job& job, const v1::JobEvent& first_event) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return InTransactionLocked([&] {
+    Status status = UpsertJobLocked(job);
+    return status.ok() ? InsertEventLocked(first_event) : status;
+  });
+}
+
+Status JobStore::UpdateJob(const v1::Job& job) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return UpsertJobLocked(job);  // a single statement is its own transaction
+}
+
+Status JobStore::AppendEvent(const v1::JobEvent& event) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return InsertEventLocked(event);
+}
+
+Status JobStore::FinishJob(const v1::Job& job, const v1::JobEvent& finished,
+                           const v1::JobResult* result) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return InTransactionLocked([&] {
+    Status status = UpsertJobLocked(job);
+    if (status.ok()) status = InsertEventLocked(finished);
+    if (status.ok() && result != nullptr) status = InsertResultLocked(job.job_id(), *result);
+    return status;
+  });
+}
+
+Status JobStore::LoadJobs(std::vector<StoredJob>* jobs) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  jobs->clear();
+  std::map<std::string, size_t> index_of;
+  {
+    Statement stmt(db_,
+                   "SELECT job_id, state, resolved_spec, created_unix_ms, started_unix_ms, "
+                   "finished_unix_ms, error_message, build_version, steps_total FROM jobs "
+                   "ORDER BY job_id;");
+    if (!stmt.ok()) return stmt.Error("prepare");
+    int rc;
+    while ((rc = sqlite3_step(stmt.get())) == SQLITE_ROW) {
+      StoredJob stored;
+      v1::Job& job = stored.job;
+      job.set_job_id(stmt.ColumnBytes(0));
+      job.set_state(static_cast<v1::JobState>(stmt.ColumnInt64(1)));
+      if (!job.mutable_resolved_spec()->ParseFromString(stmt.ColumnBytes(2))) {
+        return Status::Internal("store: corrupt resolved_spec of job " + job.job_id());
+      }
+      job.set_created_unix_ms(stmt.ColumnInt64(3));
+      job.set_started_unix_ms(stmt.ColumnInt64(4));
+      job.set_finished_unix_ms(stmt.ColumnInt64(5));
+      job.set_error_message(stmt.ColumnBytes(6));
+      job.set_build_version(stmt.ColumnBytes(7));
+      job.set_steps_total(stmt.ColumnInt64(8));
+      index_of[job.job_id()] = jobs->size();
+      jobs->push_back(std::move(stored));
+    }
+    if (rc != SQLITE_DONE) return stmt.Error("step");
+  }
+  Statement stmt(db_, "SELECT job_id, event FROM events ORDER BY job_id, seq;");
+  if (!stmt.ok()) return stmt.Error("prepare");
+  int rc;
+  while ((rc = sqlite3_step(stmt.get())) == SQLITE_ROW) {
+    auto it = index_of.find(stmt.ColumnBytes(0));
+    if (it == index_of.end()) continue;  // an orphan event: ignore rather than fail startup
+    v1::JobEvent event;
+    if (!event.ParseFromString(stmt.ColumnBytes(1))) {
+      return Status::Internal("store: corrupt event of job " + it->first);
+    }
+    (*jobs)[it->second].events.push_back(std::move(event));
+  }
+  if (rc != SQLITE_DONE) return stmt.Error("step");
+  return Status::Ok();
+}
+
+Status JobStore::LoadResult(const std::string& job_id, v1::JobResult* result, bool* found) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Statement stmt(db_, "SELECT result FROM results WHERE job_id = ?1;");
+  if (!stmt.ok()) return stmt.Error("prepare");
+  stmt.BindText(1, job_id);
+  const int rc = sqlite3_step(stmt.get());
+  if (rc == SQLITE_DONE) {
+    *found = false;
+    return Status::Ok();
+  }
+  if (rc != SQLITE_ROW) return stmt.Error("step");
+  if (!result->ParseFromString(stmt.ColumnBytes(0))) {
+    return Status::Internal("store: corrupt result of job " + job_id);
+  }
+  *found = true;
+  return Status::Ok();
+}
+
+Status JobStore::Checkpoint() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr) !=
+      SQLITE_OK) {
+    return Status::Internal(std::string("store: checkpoint: ") + sqlite3_errmsg(db_));
+  }
+  return Status::Ok();
+}
+
+}  // namespace sgdspectra::server

@@ -1,0 +1,77 @@
+// JobStore: durable record of jobs, their events and results in SQLite under --data-dir.
+//
+// Layout (one file, <data_dir>/sgdspectra.db, WAL journal, synchronous=FULL so a committed
+// write survives a crash of the process or the machine):
+//   jobs    (job_id, state, resolved_spec = serialized sgdspectra.v1.JobSpec, timestamps,
+//            error_message, build_version, steps_total)
+//   events  (job_id, seq, event = serialized sgdspectra.v1.JobEvent)
+//   results (job_id, result = serialized sgdspectra.v1.JobResult holding weights and means)
+// Every write is one transaction, committed before the call returns; the job manager persists
+// an event before any watcher can see it.
+//
+// Errors are Status values (kInternal with SQLite's message). Ownership: the store owns its
+// connection and closes it in the destructor. Thread-safety: all methods are thread-safe
+// (serialised on one mutex).
+#ifndef SGDSPECTRA_SERVER_JOB_STORE_H_
+#define SGDSPECTRA_SERVER_JOB_STORE_H_
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "sgdspectra/core/status.h"
+#include "sgdspectra/v1/jobs.pb.h"
+
+struct sqlite3;
+
+namespace sgdspectra::server {
+
+// A job as recorded: the jobs row (job_id, state, resolved_spec, timestamps, error_message,
+// build_version, steps_total; the derived counters are left 0) and its events in seq order.
+struct StoredJob {
+  v1::Job job;
+  std::vector<v1::JobEvent> events;
+};
+
+class JobStore {
+ public:
+  // Opens (creating if needed) the database in data_dir, which must exist.
+  static Status Open(const std::string& data_dir, std::unique_ptr<JobStore>* store);
+  ~JobStore();
+  JobStore(const JobStore&) = delete;
+  JobStore& operator=(const JobStore&) = delete;
+
+  // Every job with its events, ordered by job_id.
+  Status LoadJobs(std::vector<StoredJob>* jobs);
+
+  // Records a new job and its first event in one transaction.
+  Status InsertJob(const v1::Job& job, const v1::JobEvent& first_event);
+  // Rewrites the job's row (state, timestamps, error).
+  Status UpdateJob(const v1::Job& job);
+  Status AppendEvent(const v1::JobEvent& event);
+  // The terminal transition in one transaction: the job's row, its `finished` event and,
+  // when result is not null, its result.
+  Status FinishJob(const v1::Job& job, const v1::JobEvent& finished, const v1::JobResult* result);
+  // *found = false when the job has no stored result.
+  Status LoadResult(const std::string& job_id, v1::JobResult* result, bool* found);
+
+  // Copies the WAL into the main file (a clean shutdown leaves one self-contained file).
+  Status Checkpoint();
+
+ private:
+  explicit JobStore(sqlite3* db) : db_(db) {}
+  Status Exec(const char* sql);
+  Status UpsertJobLocked(const v1::Job& job);
+  Status InsertEventLocked(const v1::JobEvent& event);
+  Status InsertResultLocked(const std::string& job_id, const v1::JobResult& result);
+  Status InTransactionLocked(const std::function<Status()>& body);
+
+  std::mutex mutex_;
+  sqlite3* db_;
+};
+
+}  // namespace sgdspectra::server
+
+#endif  // SGDSPECTRA_SERVER_JOB_STORE_H_

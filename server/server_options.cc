@@ -1,0 +1,63 @@
+#include "server/server_options.h"
+
+#include <CLI/CLI.hpp>
+
+#include "server/version.h"
+
+namespace sgdspectra::server {
+
+std::optional<int> ParseServerOptions(int argc, char** argv, ServerOptions* options) {
+  CLI::App app("sgdspectra-server: runs online-SGD spectral experiments as gRPC jobs");
+  app.set_version_flag("--version", BuildVersion());
+  app.add_option("--listen", options->listen, "HOST:PORT to listen on (port 0: any free port)")
+      ->capture_default_str();
+  app.add_option("--port-file", options->port_file,
+                 "write the bound port to this file once serving (temp file + rename)");
+  app.add_option("--data-dir", options->data_dir,
+                 "directory of the job store (SQLite); created if missing")
+      ->required();
+  app.add_option("--workers", options->workers, "jobs that run at once")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  app.add_option("--queue", options->queue,
+                 "jobs that may wait beyond the running ones; more get RESOURCE_EXHAUSTED")
+      ->check(CLI::Range(0, 100000))
+      ->capture_default_str();
+  app.add_option("--threads", options->threads,
+                 "threads for one job's products when its spec says analysis.threads = 0")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  app.add_flag("--reflection", options->reflection, "enable gRPC server reflection");
+  app.add_option("--max-message-bytes", options->max_message_bytes,
+                 "largest message sent or received")
+      ->check(CLI::Range(1 << 20, 1 << 30))
+      ->capture_default_str();
+  app.add_option("--keepalive-time-ms", options->keepalive.time_ms,
+                 "ping idle connections after this long")
+      ->check(CLI::Range(1000, 24 * 3600 * 1000))
+      ->capture_default_str();
+  app.add_option("--keepalive-timeout-ms", options->keepalive.timeout_ms,
+                 "drop a connection whose keepalive ping is not answered within this")
+      ->check(CLI::Range(100, 3600 * 1000))
+      ->capture_default_str();
+  app.add_option("--keepalive-min-client-ping-ms", options->keepalive.min_client_ping_interval_ms,
+                 "smallest interval between client pings that the server accepts")
+      ->check(CLI::Range(0, 3600 * 1000))
+      ->capture_default_str();
+  app.add_option("--request-threads", options->request_threads,
+                 "threads for blocking request work (store writes, test samples)")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  app.add_option("--shutdown-timeout-ms", options->shutdown_timeout_ms,
+                 "on SIGTERM/SIGINT: time for running jobs to stop and streams to end")
+      ->check(CLI::Range(0, 3600 * 1000))
+      ->capture_default_str();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  return std::nullopt;
+}
+
+}  // namespace sgdspectra::server

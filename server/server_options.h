@@ -1,0 +1,40 @@
+// ServerOptions: the typed configuration of sgdspectra-server, and its command-line parser.
+// Plain values; thread-safe to read.
+#ifndef SGDSPECTRA_SERVER_SERVER_OPTIONS_H_
+#define SGDSPECTRA_SERVER_SERVER_OPTIONS_H_
+
+#include <optional>
+#include <string>
+
+namespace sgdspectra::server {
+
+// HTTP/2 keepalive, set explicitly rather than left to gRPC's defaults.
+struct KeepaliveOptions {
+  int time_ms = 60'000;     // ping an idle connection after this long
+  int timeout_ms = 20'000;  // close it if the ping is not answered within this
+  // Pings from clients closer together than this (without data) count as abuse.
+  int min_client_ping_interval_ms = 10'000;
+  bool permit_without_calls = true;  // keep long-lived idle watch connections alive
+};
+
+struct ServerOptions {
+  std::string listen = "127.0.0.1:50051";  // HOST:PORT; port 0 picks a free port
+  std::string port_file;  // if set, the bound port is written here after start (atomically)
+  std::string data_dir;   // required; created if missing
+  int workers = 1;        // jobs at once
+  int queue = 16;         // waiting jobs beyond the running ones
+  int threads = 1;        // threads for one job's products when a spec says 0
+  bool reflection = false;
+  int max_message_bytes = 64 << 20;
+  KeepaliveOptions keepalive;
+  int request_threads = 2;           // threads for blocking request work (store, samples)
+  int shutdown_timeout_ms = 20'000;  // SIGTERM: time for jobs to stop and streams to end
+};
+
+// Parses argv into *options. Returns an exit code when the program should stop (0 after
+// --help, non-zero after a bad flag, with the message on stderr), or nullopt to go on.
+std::optional<int> ParseServerOptions(int argc, char** argv, ServerOptions* options);
+
+}  // namespace sgdspectra::server
+
+#endif  // SGDSPECTRA_SERVER_SERVER_OPTIONS_H_

@@ -1,0 +1,61 @@
+// SgdSpectraService: the sgdspectra.v1.SgdSpectra gRPC service on the callback API.
+//
+// A thin folder over the JobManager: reactions never block. In-memory lookups (GetJob,
+// ListJobs, WatchJob) answer inline; work that touches the disk or computes (SubmitJob,
+// RunJob's submit, CancelJob, GetResult, StreamTestSample) is posted to the RequestExecutor
+// and finishes its reactor from there. Job numerics run on the manager's workers.
+//
+// Ownership: borrows the manager and the executor, which must outlive the gRPC server that
+// hosts this service. Thread-safety: gRPC calls the methods from any thread.
+#ifndef SGDSPECTRA_SERVER_SERVICE_H_
+#define SGDSPECTRA_SERVER_SERVICE_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include "server/job_manager.h"
+#include "server/request_executor.h"
+#include "sgdspectra/v1/jobs.grpc.pb.h"
+
+namespace sgdspectra::server {
+
+struct ServiceOptions {
+  int default_threads = 1;                 // analysis.threads = 0 means this
+  int64_t max_message_bytes = 64ll << 20;  // GetResult refuses a test sample beyond it
+};
+
+class SgdSpectraService final : public v1::SgdSpectra::CallbackService {
+ public:
+  SgdSpectraService(JobManager* manager, RequestExecutor* executor, const ServiceOptions& options);
+
+  grpc::ServerUnaryReactor* SubmitJob(grpc::CallbackServerContext* context,
+                                      const v1::SubmitJobRequest* request,
+                                      v1::Job* response) override;
+  grpc::ServerWriteReactor<v1::JobEvent>* RunJob(grpc::CallbackServerContext* context,
+                                                 const v1::SubmitJobRequest* request) override;
+  grpc::ServerWriteReactor<v1::JobEvent>* WatchJob(grpc::CallbackServerContext* context,
+                                                   const v1::WatchJobRequest* request) override;
+  grpc::ServerUnaryReactor* GetJob(grpc::CallbackServerContext* context,
+                                   const v1::GetJobRequest* request, v1::Job* response) override;
+  grpc::ServerUnaryReactor* ListJobs(grpc::CallbackServerContext* context,
+                                     const v1::ListJobsRequest* request,
+                                     v1::ListJobsResponse* response) override;
+  grpc::ServerUnaryReactor* CancelJob(grpc::CallbackServerContext* context,
+                                      const v1::CancelJobRequest* request,
+                                      v1::Job* response) override;
+  grpc::ServerUnaryReactor* GetResult(grpc::CallbackServerContext* context,
+                                      const v1::GetResultRequest* request,
+                                      v1::JobResult* response) override;
+  grpc::ServerWriteReactor<v1::TestSampleChunk>* StreamTestSample(
+      grpc::CallbackServerContext* context, const v1::StreamTestSampleRequest* request) override;
+
+ private:
+  grpc::Status AddTestSample(v1::JobResult* result) const;
+
+  JobManager* const manager_;
+  RequestExecutor* const executor_;
+  const ServiceOptions options_;
+};
+
+}  // namespace sgdspectra::server
+
+#endif  // SGDSPECTRA_SERVER_SERVICE_H_

@@ -1,0 +1,24 @@
+#include "server/status_map.h"
+
+namespace sgdspectra::server {
+
+grpc::Status ToGrpcStatus(const Status& status) {
+  switch (status.code()) {
+    case StatusCode::kOk:
+      return grpc::Status::OK;
+    case StatusCode::kInvalidArgument:
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, status.message());
+    case StatusCode::kCancelled:
+      return grpc::Status(grpc::StatusCode::CANCELLED, status.message());
+    case StatusCode::kResourceExhausted:
+      return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, status.message());
+    case StatusCode::kFailedPrecondition:
+      return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, status.message());
+    case StatusCode::kNumericalError:
+    case StatusCode::kInternal:
+      return grpc::Status(grpc::StatusCode::INTERNAL, status.message());
+  }
+  return grpc::Status(grpc::StatusCode::UNKNOWN, status.message());
+}
+
+}  // namespace sgdspectra::server

@@ -1,0 +1,88 @@
+// JobStore: what is written is what a reopened store loads.
+#include "server/job_store.h"
+
+#include <gtest/gtest.h>
+
+#include "child_server.h"
+#include "server_test_util.h"
+
+namespace sgdspectra::server_test {
+namespace {
+
+using server::JobStore;
+
+v1::Job MakeJob(const std::string& id, v1::JobState state) {
+  v1::Job job;
+  job.set_job_id(id);
+  job.set_state(state);
+  *job.mutable_resolved_spec() = TinySpec();
+  job.set_created_unix_ms(1000);
+  job.set_build_version("test");
+  job.set_steps_total(120);
+  return job;
+}
+
+v1::JobEvent MakeEvent(const std::string& id, int64_t seq) {
+  v1::JobEvent event;
+  event.set_job_id(id);
+  event.set_seq(seq);
+  event.set_unix_ms(1000 + seq);
+  event.mutable_progress()->set_steps_done(seq * 10);
+  return event;
+}
+
+TEST(JobStoreTest, JobsEventsAndResultsSurviveReopening) {
+  const std::string dir = TestDataDir();
+  v1::Job finished_job = MakeJob("j-0000000001", v1::QUEUED);
+  v1::JobEvent finished_event;
+  v1::JobResult result;
+  {
+    std::unique_ptr<JobStore> store;
+    ASSERT_TRUE(JobStore::Open(dir, &store).ok());
+    ASSERT_TRUE(store->InsertJob(finished_job, MakeEvent("j-0000000001", 1)).ok());
+    ASSERT_TRUE(
+        store->InsertJob(MakeJob("j-0000000002", v1::QUEUED), MakeEvent("j-0000000002", 1)).ok());
+    ASSERT_TRUE(store->AppendEvent(MakeEvent("j-0000000001", 2)).ok());
+    finished_job.set_state(v1::SUCCEEDED);
+    finished_job.set_finished_unix_ms(2000);
+    finished_event = MakeEvent("j-0000000001", 3);
+    finished_event.mutable_finished()->set_state(v1::SUCCEEDED);
+    result.mutable_weights()->set_rows(1);
+    result.mutable_weights()->set_cols(2);
+    result.mutable_weights()->add_values(0.5);
+    result.mutable_weights()->add_values(-1.5);
+    ASSERT_TRUE(store->FinishJob(finished_job, finished_event, &result).ok());
+    // A duplicate seq is refused as an error, not a crash.
+    EXPECT_FALSE(store->AppendEvent(MakeEvent("j-0000000001", 2)).ok());
+  }
+  std::unique_ptr<JobStore> store;
+  ASSERT_TRUE(JobStore::Open(dir, &store).ok());
+  std::vector<server::StoredJob> jobs;
+  ASSERT_TRUE(store->LoadJobs(&jobs).ok());
+  ASSERT_EQ(jobs.size(), 2u);
+  ExpectSameMessage(jobs[0].job, finished_job, "job 1");
+  ASSERT_EQ(jobs[0].events.size(), 3u);
+  ExpectSameMessage(jobs[0].events[1], MakeEvent("j-0000000001", 2), "event 2");
+  ExpectSameMessage(jobs[0].events[2], finished_event, "finished event");
+  EXPECT_EQ(jobs[1].job.state(), v1::QUEUED);
+  EXPECT_EQ(jobs[1].events.size(), 1u);
+
+  v1::JobResult loaded;
+  bool found = false;
+  ASSERT_TRUE(store->LoadResult("j-0000000001", &loaded, &found).ok());
+  ASSERT_TRUE(found);
+  ExpectSameMessage(loaded, result, "result");
+  ASSERT_TRUE(store->LoadResult("j-0000000002", &loaded, &found).ok());
+  EXPECT_FALSE(found);
+}
+
+TEST(JobStoreTest, OpeningInAMissingDirectoryIsAnError) {
+  std::unique_ptr<JobStore> store;
+  const Status status = JobStore::Open("/nonexistent/sgdspectra/dir", &store);
+  EXPECT_FALSE(status.ok());
+  EXPECT_NE(status.message().find("cannot open"), std::string::npos) << status.message();
+  EXPECT_EQ(store, nullptr);
+}
+
+}  // namespace
+}  // namespace sgdspectra::server_test
