@@ -1,0 +1,198 @@
+#include "client/cli.h"
+
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cctype>
+#include <iostream>
+#include <string>
+
+#include "client/commands.h"
+#include "client/connection.h"
+#include "client/exit_codes.h"
+#include "client/render.h"
+#include "client/spec_builder.h"
+
+#ifndef SGDSPECTRA_CLIENT_VERSION
+#define SGDSPECTRA_CLIENT_VERSION "unknown"
+#endif
+
+namespace sgdspectra::client {
+namespace {
+
+const CLI::Validator& OutputFormatValidator() {
+  static const CLI::Validator validator(
+      [](std::string& text) -> std::string {
+        OutputFormat format;
+        return ParseOutputFormat(text, &format) ? "" : "expected table, jsonl or csv";
+      },
+      "table|jsonl|csv");
+  return validator;
+}
+
+bool ParseJobState(const std::string& text, v1::JobState* state) {
+  std::string name = text;
+  std::transform(name.begin(), name.end(), name.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  return v1::JobState_Parse(name, state) && *state != v1::JOB_STATE_UNSPECIFIED;
+}
+
+// The flag values of every subcommand; only the chosen subcommand's are filled in.
+struct ParsedFlags {
+  std::string server = kDefaultServerAddress;
+  double timeout_seconds = 30;
+  SpecFlags spec;
+  std::string output = "table";
+  bool cancel_on_exit = false;
+  std::string job_id;
+  std::int64_t after_seq = 0;
+  std::string state_filter;
+  std::int32_t page_size = 0;
+  std::string page_token;
+  bool all_pages = false;
+  std::string result_output = "json";
+  bool include_test_sample = false;
+  std::string out_path;
+  std::string health_service;
+};
+
+void AddOutputOption(CLI::App* command, std::string* output) {
+  command->add_option("--output,-o", *output, "Output format: table | jsonl | csv")
+      ->check(OutputFormatValidator())
+      ->capture_default_str();
+}
+
+void AddJobIdArgument(CLI::App* command, std::string* job_id) {
+  command->add_option("job_id", *job_id, "Job id (from submit, run or list)")->required();
+}
+
+}  // namespace
+
+int RunCli(int argc, char** argv) {
+  ParsedFlags flags;
+  CLI::App app{
+      "sgdspectra: drive online-SGD spectral experiments on an sgdspectra server.\n"
+      "Each job runs SGD on a Gaussian-mixture task and streams snapshots of the outlier\n"
+      "eigenvalues of its Hessian / G-matrix blocks; see proto/sgdspectra/v1/jobs.proto.",
+      "sgdspectra"};
+  app.set_version_flag("--version", SGDSPECTRA_CLIENT_VERSION);
+  app.footer(kExitCodeHelp);
+  app.require_subcommand(1);
+  app.fallthrough();  // global options may also follow the subcommand
+  app.add_option("--server,-s", flags.server, "Server address HOST:PORT")
+      ->envname("SGDSPECTRA_SERVER")
+      ->capture_default_str();
+  app.add_option("--timeout", flags.timeout_seconds,
+                 "Deadline in seconds of each non-streaming RPC (0 = none)")
+      ->capture_default_str();
+
+  CLI::App* run = app.add_subcommand("run", "Submit a job and stream its events to the end");
+  AddSpecOptions(run, &flags.spec);
+  AddOutputOption(run, &flags.output);
+  run->add_flag("--cancel-on-exit", flags.cancel_on_exit,
+                "On Ctrl-C cancel the job (default: detach, the job goes on)");
+
+  CLI::App* submit = app.add_subcommand("submit", "Submit a job; print its id");
+  AddSpecOptions(submit, &flags.spec);
+  AddOutputOption(submit, &flags.output);
+
+  CLI::App* watch = app.add_subcommand("watch", "Stream a job's events until it ends");
+  AddJobIdArgument(watch, &flags.job_id);
+  watch->add_option("--after-seq", flags.after_seq, "Only events with seq > N (re-attach)");
+  AddOutputOption(watch, &flags.output);
+  watch->add_flag("--cancel-on-exit", flags.cancel_on_exit,
+                  "On Ctrl-C cancel the job (default: detach, the job goes on)");
+
+  CLI::App* get = app.add_subcommand("get", "Show one job");
+  AddJobIdArgument(get, &flags.job_id);
+  AddOutputOption(get, &flags.output);
+
+  CLI::App* list = app.add_subcommand("list", "List jobs, newest first");
+  list->add_option("--state", flags.state_filter,
+                   "Only jobs in this state: QUEUED | RUNNING | SUCCEEDED | FAILED | CANCELLED")
+      ->check(CLI::Validator(
+          [](std::string& text) -> std::string {
+            v1::JobState state;
+            return ParseJobState(text, &state) ? "" : "unknown job state '" + text + "'";
+          },
+          "STATE"));
+  list->add_option("--page-size", flags.page_size, "Jobs per page (0 = server default)");
+  list->add_option("--page-token", flags.page_token, "Continue after a previous page");
+  list->add_flag("--all", flags.all_pages, "Follow page tokens to the last page");
+  AddOutputOption(list, &flags.output);
+
+  CLI::App* cancel = app.add_subcommand("cancel", "Cancel a queued or running job");
+  AddJobIdArgument(cancel, &flags.job_id);
+  AddOutputOption(cancel, &flags.output);
+
+  CLI::App* result =
+      app.add_subcommand("result", "Final weights, means and spec of a finished job (JSON)");
+  AddJobIdArgument(result, &flags.job_id);
+  result->add_option("--output,-o", flags.result_output, "Output format: json")
+      ->check(CLI::IsMember({"json"}))
+      ->capture_default_str();
+  result->add_flag("--include-test-sample", flags.include_test_sample,
+                   "Also the test sample (inputs and labels) the job analysed");
+  result->add_option("--out", flags.out_path, "Write to FILE instead of stdout");
+
+  CLI::App* health = app.add_subcommand(
+      "health", "grpc.health.v1 check: exit 0 if the server is SERVING, else non-zero");
+  health->add_option("--service", flags.health_service, "Service name (default: whole server)");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    const int cli11_code = app.exit(error);  // prints help, version or the error
+    return cli11_code == 0 ? kExitOk : kExitUsage;
+  }
+
+  CommandContext context;
+  context.server_address = flags.server;
+  context.channel = MakeChannel(flags.server);
+  context.timeout_seconds = flags.timeout_seconds;
+  context.out = &std::cout;
+  context.err = &std::cerr;
+  context.out_is_terminal = isatty(STDOUT_FILENO) == 1;
+
+  OutputFormat output = OutputFormat::kTable;
+  ParseOutputFormat(flags.output, &output);  // checked by OutputFormatValidator
+  StreamOptions stream_options;
+  stream_options.output = output;
+  stream_options.cancel_on_exit = flags.cancel_on_exit;
+
+  if (run->parsed() || submit->parsed()) {
+    v1::JobSpec spec;
+    const Status status = BuildJobSpec(flags.spec, &spec);
+    if (!status.ok()) {
+      std::cerr << "error: " << status.message() << std::endl;
+      return kExitUsage;
+    }
+    if (run->parsed()) return RunJobCommand(context, spec, stream_options);
+    return SubmitJobCommand(context, spec, output);
+  }
+  if (watch->parsed()) {
+    return WatchJobCommand(context, flags.job_id, flags.after_seq, stream_options);
+  }
+  if (get->parsed()) return GetJobCommand(context, flags.job_id, output);
+  if (list->parsed()) {
+    ListOptions list_options;
+    list_options.output = output;
+    if (!flags.state_filter.empty()) ParseJobState(flags.state_filter, &list_options.state_filter);
+    list_options.page_size = flags.page_size;
+    list_options.page_token = flags.page_token;
+    list_options.all_pages = flags.all_pages;
+    return ListJobsCommand(context, list_options);
+  }
+  if (cancel->parsed()) return CancelJobCommand(context, flags.job_id, output);
+  if (result->parsed()) {
+    ResultOptions result_options;
+    result_options.include_test_sample = flags.include_test_sample;
+    result_options.out_path = flags.out_path;
+    return GetResultCommand(context, flags.job_id, result_options);
+  }
+  if (health->parsed()) return HealthCommand(context, flags.health_service);
+  return kExitUsage;  // unreachable: require_subcommand(1)
+}
+
+}  // namespace sgdspectra::client

@@ -1,0 +1,27 @@
+// Cli: the `sgdspectra` command line: global options, subcommands and their flags (CLI11),
+// dispatching to client/commands.h.
+//
+//   sgdspectra [--server HOST:PORT] [--timeout S] <subcommand> ...
+//     run      [spec flags | --spec FILE] [--output F] [--cancel-on-exit]
+//     submit   [spec flags | --spec FILE] [--output F]
+//     watch    JOB [--after-seq N] [--output F] [--cancel-on-exit]
+//     get      JOB [--output F]
+//     list     [--state S] [--page-size N] [--page-token T] [--all] [--output F]
+//     cancel   JOB [--output F]
+//     result   JOB [--output json] [--include-test-sample] [--out FILE]
+//     health   [--service NAME]
+//
+// The server address defaults to 127.0.0.1:50051, or the SGDSPECTRA_SERVER environment
+// variable. Exit codes: client/exit_codes.h (also printed by --help).
+// Thread-safety: call from one thread (installs signal handlers during run/watch).
+#ifndef SGDSPECTRA_CLIENT_CLI_H_
+#define SGDSPECTRA_CLIENT_CLI_H_
+
+namespace sgdspectra::client {
+
+// Parses argv, runs the subcommand, and returns the process exit code. Writes to stdout/stderr.
+int RunCli(int argc, char** argv);
+
+}  // namespace sgdspectra::client
+
+#endif  // SGDSPECTRA_CLIENT_CLI_H_

@@ -1,0 +1,288 @@
+#include "client/commands.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <functional>
+#include <vector>
+
+#include "client/connection.h"
+#include "client/exit_codes.h"
+#include "client/health_check.h"
+#include "client/interrupt_watcher.h"
+#include "sgdspectra/v1/jobs.grpc.pb.h"
+
+namespace sgdspectra::client {
+namespace {
+
+using JobEventReader = grpc::ClientReaderInterface<v1::JobEvent>;
+using StartStream = std::function<std::unique_ptr<JobEventReader>(grpc::ClientContext*)>;
+
+std::unique_ptr<v1::SgdSpectra::Stub> NewStub(const CommandContext& context) {
+  return v1::SgdSpectra::NewStub(context.channel);
+}
+
+int ReportRpcError(const CommandContext& context, const grpc::Status& status) {
+  *context.err << "error: " << FormatRpcError(status) << std::endl;
+  return kExitRpcError;
+}
+
+int ExitCodeOfFinishedJob(const CommandContext& context, const std::string& job_id,
+                          const v1::Finished& finished) {
+  switch (finished.state()) {
+    case v1::SUCCEEDED:
+      return kExitOk;
+    case v1::CANCELLED:
+      *context.err << "job " << job_id << " was cancelled";
+      if (!finished.error_message().empty()) *context.err << ": " << finished.error_message();
+      *context.err << std::endl;
+      return kExitJobCancelled;
+    default:
+      *context.err << "error: job " << job_id << " " << v1::JobState_Name(finished.state()) << ": "
+                   << finished.error_message() << std::endl;
+      return kExitJobFailed;
+  }
+}
+
+// After Ctrl-C: cancel the job (--cancel-on-exit) or leave it running and say how to come back.
+int Detach(const CommandContext& context, const StreamOptions& options, const std::string& job_id,
+           std::int64_t last_seq) {
+  if (job_id.empty()) {
+    // RunJob interrupted before its first event: the server may or may not have queued it.
+    *context.err << "interrupted before the server reported a job id; see `sgdspectra list` "
+                    "for a job that may have been queued"
+                 << std::endl;
+    return kExitDetached;
+  }
+  if (options.cancel_on_exit) {
+    grpc::ClientContext call;
+    SetDeadlineAfter(&call, context.timeout_seconds);
+    v1::CancelJobRequest request;
+    request.set_job_id(job_id);
+    v1::Job job;
+    const grpc::Status status = NewStub(context)->CancelJob(&call, request, &job);
+    if (!status.ok()) return ReportRpcError(context, status);
+    // The worker stops at its next check, so the state may still read RUNNING here.
+    *context.err << "cancel requested for job " << job_id << " (state "
+                 << v1::JobState_Name(job.state()) << ")" << std::endl;
+    return kExitJobCancelled;
+  }
+  *context.err << "detached from job " << job_id << " after event " << last_seq
+               << "; the job goes on. Re-attach with:\n  sgdspectra --server "
+               << context.server_address << " watch " << job_id << " --after-seq " << last_seq
+               << std::endl;
+  return kExitDetached;
+}
+
+// Reads a RunJob / WatchJob stream to its end, rendering each event, and maps the outcome to an
+// exit code. `job_id` is the watched job (empty for RunJob until the first event names it).
+int ConsumeEventStream(const CommandContext& context, const StreamOptions& options,
+                       std::string job_id, std::int64_t after_seq, const StartStream& start) {
+  grpc::ClientContext call;
+  const std::unique_ptr<EventRenderer> renderer =
+      MakeEventRenderer(options.output, context.out,
+                        context.out_is_terminal && options.output == OutputFormat::kTable);
+
+  std::int64_t last_seq = after_seq;
+  bool finished = false;
+  v1::Finished final_event;
+  bool interrupted = false;
+  grpc::Status status;
+  {
+    InterruptWatcher interrupt_watcher(&call);
+    std::unique_ptr<JobEventReader> reader = start(&call);
+    v1::JobEvent event;
+    while (reader->Read(&event)) {
+      if (job_id.empty()) job_id = event.job_id();
+      last_seq = event.seq();
+      renderer->Render(event);
+      if (event.has_finished()) {
+        finished = true;
+        final_event = event.finished();
+      }
+    }
+    status = reader->Finish();
+    interrupted = interrupt_watcher.interrupted();
+  }
+  renderer->Close();
+
+  // A terminal event decides, even when Ctrl-C raced with the end of the stream.
+  if (finished) return ExitCodeOfFinishedJob(context, job_id, final_event);
+  if (interrupted) return Detach(context, options, job_id, last_seq);
+  if (!status.ok()) return ReportRpcError(context, status);
+  *context.err << "error: the stream of job " << job_id << " ended without a terminal event"
+               << std::endl;
+  return kExitRpcError;
+}
+
+// Writes `text` to `path` through a temporary file in the same directory and a rename, so that
+// `path` never holds a half-written result.
+bool WriteFileAtomically(const std::string& path, const std::string& text, std::string* error) {
+  const std::string temporary = path + ".tmp." + std::to_string(getpid());
+  {
+    std::ofstream file(temporary, std::ios::binary | std::ios::trunc);
+    file << text;
+    file.flush();
+    if (!file) {
+      *error = "cannot write " + temporary;
+      std::remove(temporary.c_str());
+      return false;
+    }
+  }
+  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
+    *error = "cannot rename " + temporary + " to " + path;
+    std::remove(temporary.c_str());
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+int RunJobCommand(const CommandContext& context, const v1::JobSpec& spec,
+                  const StreamOptions& options) {
+  const auto stub = NewStub(context);
+  v1::SubmitJobRequest request;
+  *request.mutable_spec() = spec;
+  return ConsumeEventStream(context, options, /*job_id=*/"", /*after_seq=*/0,
+                            [&](grpc::ClientContext* call) { return stub->RunJob(call, request); });
+}
+
+int SubmitJobCommand(const CommandContext& context, const v1::JobSpec& spec, OutputFormat output) {
+  grpc::ClientContext call;
+  SetDeadlineAfter(&call, context.timeout_seconds);
+  v1::SubmitJobRequest request;
+  *request.mutable_spec() = spec;
+  v1::Job job;
+  const grpc::Status status = NewStub(context)->SubmitJob(&call, request, &job);
+  if (!status.ok()) return ReportRpcError(context, status);
+  if (output == OutputFormat::kJsonl) {
+    RenderJobs(output, {job}, /*with_header=*/false, context.out);
+  } else {
+    *context.out << job.job_id() << "\n";  // bare, for JOB=$(sgdspectra submit ...)
+  }
+  context.out->flush();
+  return kExitOk;
+}
+
+int WatchJobCommand(const CommandContext& context, const std::string& job_id,
+                    std::int64_t after_seq, const StreamOptions& options) {
+  const auto stub = NewStub(context);
+  v1::WatchJobRequest request;
+  request.set_job_id(job_id);
+  request.set_after_seq(after_seq);
+  return ConsumeEventStream(context, options, job_id, after_seq, [&](grpc::ClientContext* call) {
+    return stub->WatchJob(call, request);
+  });
+}
+
+int GetJobCommand(const CommandContext& context, const std::string& job_id, OutputFormat output) {
+  grpc::ClientContext call;
+  SetDeadlineAfter(&call, context.timeout_seconds);
+  v1::GetJobRequest request;
+  request.set_job_id(job_id);
+  v1::Job job;
+  const grpc::Status status = NewStub(context)->GetJob(&call, request, &job);
+  if (!status.ok()) return ReportRpcError(context, status);
+  if (output == OutputFormat::kTable) {
+    RenderJobDetails(job, context.out);
+  } else {
+    RenderJobs(output, {job}, /*with_header=*/true, context.out);
+  }
+  context.out->flush();
+  return kExitOk;
+}
+
+int ListJobsCommand(const CommandContext& context, const ListOptions& options) {
+  const auto stub = NewStub(context);
+  v1::ListJobsRequest request;
+  request.set_page_size(options.page_size);
+  request.set_state_filter(options.state_filter);
+  request.set_page_token(options.page_token);
+  std::vector<v1::Job> jobs;
+  std::string next_page_token;
+  // Pages are gathered before rendering so that the table's columns fit every row.
+  do {
+    grpc::ClientContext call;
+    SetDeadlineAfter(&call, context.timeout_seconds);
+    v1::ListJobsResponse response;
+    const grpc::Status status = stub->ListJobs(&call, request, &response);
+    if (!status.ok()) return ReportRpcError(context, status);
+    jobs.insert(jobs.end(), response.jobs().begin(), response.jobs().end());
+    next_page_token = response.next_page_token();
+    request.set_page_token(next_page_token);
+  } while (options.all_pages && !next_page_token.empty());
+
+  RenderJobs(options.output, jobs, /*with_header=*/true, context.out);
+  context.out->flush();
+  if (!next_page_token.empty()) {
+    *context.err << "more jobs: add --all, or --page-token " << next_page_token << std::endl;
+  }
+  return kExitOk;
+}
+
+int CancelJobCommand(const CommandContext& context, const std::string& job_id,
+                     OutputFormat output) {
+  grpc::ClientContext call;
+  SetDeadlineAfter(&call, context.timeout_seconds);
+  v1::CancelJobRequest request;
+  request.set_job_id(job_id);
+  v1::Job job;
+  const grpc::Status status = NewStub(context)->CancelJob(&call, request, &job);
+  if (!status.ok()) return ReportRpcError(context, status);
+  if (output == OutputFormat::kTable) {
+    *context.out << "cancel requested for job " << job.job_id() << " (state "
+                 << v1::JobState_Name(job.state()) << ")\n";
+  } else {
+    RenderJobs(output, {job}, /*with_header=*/true, context.out);
+  }
+  context.out->flush();
+  return kExitOk;
+}
+
+int GetResultCommand(const CommandContext& context, const std::string& job_id,
+                     const ResultOptions& options) {
+  grpc::ClientContext call;
+  SetDeadlineAfter(&call, context.timeout_seconds);
+  v1::GetResultRequest request;
+  request.set_job_id(job_id);
+  request.set_include_test_sample(options.include_test_sample);
+  v1::JobResult result;
+  const grpc::Status status = NewStub(context)->GetResult(&call, request, &result);
+  if (!status.ok()) return ReportRpcError(context, status);
+
+  const std::string json = MessageToJsonLine(result) + "\n";
+  if (options.out_path.empty()) {
+    *context.out << json;
+    context.out->flush();
+    return kExitOk;
+  }
+  std::string error;
+  if (!WriteFileAtomically(options.out_path, json, &error)) {
+    *context.err << "error: " << error << std::endl;
+    return kExitOutputError;
+  }
+  *context.out << "wrote " << options.out_path << ": job " << result.job().job_id() << " ("
+               << v1::JobState_Name(result.job().state()) << "), weights "
+               << result.weights().rows() << " x " << result.weights().cols() << ", means "
+               << result.means().rows() << " x " << result.means().cols();
+  if (options.include_test_sample) {
+    *context.out << ", test sample " << result.test_inputs().rows() << " x "
+                 << result.test_inputs().cols();
+  }
+  *context.out << std::endl;
+  return kExitOk;
+}
+
+int HealthCommand(const CommandContext& context, const std::string& service) {
+  ServingStatus serving_status = grpc::health::v1::HealthCheckResponse::UNKNOWN;
+  const grpc::Status status =
+      CheckHealth(context.channel, service, context.timeout_seconds, &serving_status);
+  if (!status.ok()) return ReportRpcError(context, status);
+  *context.out << ServingStatusName(serving_status) << std::endl;
+  return serving_status == grpc::health::v1::HealthCheckResponse::SERVING ? kExitOk
+                                                                          : kExitNotServing;
+}
+
+}  // namespace sgdspectra::client

@@ -1,0 +1,415 @@
+#include "client/render.h"
+
+#include <google/protobuf/util/json_util.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <sstream>
+
+namespace sgdspectra::client {
+namespace {
+
+// The table shows this many of the top eigenvalues of a block: the k expected outliers plus the
+// start of the bulk for the default k = 4, without wrapping an 100-column terminal.
+constexpr int kTopEigenvaluesShown = 6;
+constexpr int kProgressBarWidth = 30;
+
+// printf into a std::string; the table's fixed-width columns are easiest to read this way.
+template <typename... Args>
+std::string Format(const char* format, Args... args) {
+  char buffer[512];
+  const int length = std::snprintf(buffer, sizeof(buffer), format, args...);
+  if (length < 0) return {};
+  if (static_cast<size_t>(length) < sizeof(buffer)) return std::string(buffer, length);
+  std::string result(length + 1, '\0');
+  std::snprintf(result.data(), result.size(), format, args...);
+  result.resize(length);
+  return result;
+}
+
+// Shortest text that parses back to the same double: csv values lose nothing.
+std::string ExactNumber(double value) {
+  char buffer[64];
+  const auto result = std::to_chars(buffer, buffer + sizeof(buffer), value);
+  return std::string(buffer, result.ptr);
+}
+
+// RFC 4180: quote a field that holds a comma, quote or line break.
+std::string CsvField(const std::string& text) {
+  if (text.find_first_of(",\"\r\n") == std::string::npos) return text;
+  std::string quoted = "\"";
+  for (char c : text) {
+    if (c == '"') quoted += '"';
+    quoted += c;
+  }
+  quoted += '"';
+  return quoted;
+}
+
+std::string JoinCsv(const std::vector<std::string>& fields) {
+  std::string line;
+  for (size_t i = 0; i < fields.size(); ++i) {
+    if (i > 0) line += ',';
+    line += CsvField(fields[i]);
+  }
+  return line;
+}
+
+// "2024-05-01 12:00:03Z"; "-" for 0 (not yet).
+std::string UtcTime(std::int64_t unix_ms) {
+  if (unix_ms == 0) return "-";
+  const std::time_t seconds = static_cast<std::time_t>(unix_ms / 1000);
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char buffer[32];
+  std::strftime(buffer, sizeof(buffer), "%Y-%m-%d %H:%M:%SZ", &utc);
+  return buffer;
+}
+
+std::string ShortMatrixName(v1::MatrixKind matrix) {
+  switch (matrix) {
+    case v1::HESSIAN:
+      return "H";
+    case v1::G_MATRIX:
+      return "G";
+    default:
+      return "?";
+  }
+}
+
+// "H c0" for class block 0 of the Hessian, "G full" for the whole G-matrix.
+std::string SpectrumLabel(const v1::Spectrum& spectrum) {
+  const std::string matrix = ShortMatrixName(spectrum.matrix());
+  if (spectrum.block() == v1::FULL) return matrix + " full";
+  return matrix + " c" + std::to_string(spectrum.block_index());
+}
+
+std::string JoinRanks(const google::protobuf::RepeatedField<std::int32_t>& values) {
+  std::string text = "[";
+  for (int i = 0; i < values.size(); ++i) {
+    if (i > 0) text += ' ';
+    text += std::to_string(values.Get(i));
+  }
+  return text + "]";
+}
+
+// -------------------------------------------------------------------------------------------
+// table
+
+class TableRenderer : public EventRenderer {
+ public:
+  TableRenderer(std::ostream* out, bool interactive) : out_(out), interactive_(interactive) {}
+
+  void Render(const v1::JobEvent& event) override {
+    switch (event.kind_case()) {
+      case v1::JobEvent::kAccepted:
+        RenderAccepted(event.job_id(), event.accepted());
+        break;
+      case v1::JobEvent::kProgress:
+        RenderProgress(event.progress());
+        break;
+      case v1::JobEvent::kSnapshot:
+        RenderSnapshot(event.snapshot());
+        break;
+      case v1::JobEvent::kFinished:
+        RenderFinished(event.job_id(), event.finished());
+        break;
+      case v1::JobEvent::KIND_NOT_SET:
+        break;  // a newer server's event kind: nothing to show
+    }
+    out_->flush();
+  }
+
+  void Close() override {
+    ClearProgressBar();
+    out_->flush();
+  }
+
+ private:
+  // Starts a normal line: the progress bar (if drawn) is replaced, not left behind.
+  std::ostream& Line() {
+    ClearProgressBar();
+    return *out_;
+  }
+
+  void ClearProgressBar() {
+    if (!progress_bar_visible_) return;
+    *out_ << "\r\x1b[K";
+    progress_bar_visible_ = false;
+  }
+
+  void RenderAccepted(const std::string& job_id, const v1::Accepted& accepted) {
+    const v1::JobSpec& spec = accepted.resolved_spec();
+    std::string task = "task ?";
+    if (spec.has_kgmm()) {
+      const v1::KgmmTask& kgmm = spec.kgmm();
+      task = Format("k-GMM d=%lld k=%d lambda=%g beta=%g", static_cast<long long>(kgmm.dim()),
+                    kgmm.num_classes(), kgmm.snr(), kgmm.ridge());
+    }
+    Line() << "job " << job_id << " accepted: " << task << ", seed " << spec.seed() << "\n"
+           << Format("  %lld SGD steps, step size %g, %d snapshots, M_test = %lld",
+                     static_cast<long long>(accepted.steps_total()), accepted.step_size(),
+                     accepted.snapshot_steps_size(),
+                     static_cast<long long>(accepted.test_sample_size()))
+           << ", server " << (accepted.build_version().empty() ? "?" : accepted.build_version())
+           << "\n";
+  }
+
+  void RenderProgress(const v1::Progress& progress) {
+    if (!interactive_ || progress.steps_total() <= 0) return;
+    const double fraction =
+        std::clamp(static_cast<double>(progress.steps_done()) / progress.steps_total(), 0.0, 1.0);
+    const int filled = static_cast<int>(fraction * kProgressBarWidth);
+    std::string bar(kProgressBarWidth, ' ');
+    std::fill(bar.begin(), bar.begin() + filled, '#');
+    *out_ << "\r\x1b[K"
+          << Format("[%s] %5.1f%%  %lld/%lld steps  %.0f steps/s", bar.c_str(), 100 * fraction,
+                    static_cast<long long>(progress.steps_done()),
+                    static_cast<long long>(progress.steps_total()), progress.steps_per_second());
+    progress_bar_visible_ = true;
+  }
+
+  void RenderSnapshot(const v1::Snapshot& snapshot) {
+    std::ostream& out = Line();
+    out << Format(
+        "snapshot %d  step %lld  t %.3f  test acc %.4f  test loss %.4f  train acc %.4f  "
+        "grad overlap %.3f\n",
+        snapshot.index(), static_cast<long long>(snapshot.step()), snapshot.time(),
+        snapshot.test_accuracy(), snapshot.test_loss(), snapshot.train_accuracy(),
+        snapshot.gradient_overlap());
+    if (snapshot.spectra_size() == 0) return;
+    out << "  block   outliers  bulk edge  align(out/exp)  overlap  top eigenvalues\n";
+    for (const v1::Spectrum& spectrum : snapshot.spectra()) {
+      std::string top;
+      const int shown = std::min(spectrum.top_eigenvalues_size(), kTopEigenvaluesShown);
+      for (int i = 0; i < shown; ++i)
+        top += Format(i == 0 ? "%.4g" : " %.4g", spectrum.top_eigenvalues(i));
+      if (spectrum.top_eigenvalues_size() > shown) top += " ...";
+      out << Format("  %-7s %3d/%-3d   %9.4g  %6.3f/%-6.3f   %7.4f  %s\n",
+                    SpectrumLabel(spectrum).c_str(), spectrum.outlier_count(),
+                    spectrum.expected_outliers(), spectrum.bulk_edge(),
+                    spectrum.alignment_at_outliers(), spectrum.alignment_at_expected(),
+                    spectrum.overlap_with_means(), top.c_str());
+    }
+  }
+
+  void RenderFinished(const std::string& job_id, const v1::Finished& finished) {
+    std::ostream& out = Line();
+    out << "job " << job_id << " finished: " << v1::JobState_Name(finished.state());
+    if (!finished.error_message().empty()) out << ": " << finished.error_message();
+    out << Format("\n  steps %lld  t %.3f  test acc %.4f  test loss %.4f\n",
+                  static_cast<long long>(finished.steps_done()), finished.time_done(),
+                  finished.final_test_accuracy(), finished.final_test_loss());
+    if (!finished.has_rank()) {
+      out << "classifier rank: n/a (the run did not reach its end)\n";
+      return;
+    }
+    const v1::ClassifierRank& rank = finished.rank();
+    out << "  H class-block outliers " << JoinRanks(rank.h_block_outliers())
+        << "  G class-block outliers " << JoinRanks(rank.g_block_outliers()) << "  weight rank "
+        << rank.weight_rank() << "\n";
+    out << "classifier rank " << rank.outlier_rank() << " (expected " << rank.expected_rank()
+        << ", rank-deficient: " << (rank.rank_deficient() ? "yes" : "no") << ")\n";
+  }
+
+  std::ostream* out_;
+  const bool interactive_;
+  bool progress_bar_visible_ = false;
+};
+
+// -------------------------------------------------------------------------------------------
+// jsonl
+
+class JsonlRenderer : public EventRenderer {
+ public:
+  explicit JsonlRenderer(std::ostream* out) : out_(out) {}
+
+  void Render(const v1::JobEvent& event) override {
+    *out_ << MessageToJsonLine(event) << "\n";
+    out_->flush();  // a consumer reading the pipe sees each event as it arrives
+  }
+
+ private:
+  std::ostream* out_;
+};
+
+// -------------------------------------------------------------------------------------------
+// csv
+
+class CsvRenderer : public EventRenderer {
+ public:
+  explicit CsvRenderer(std::ostream* out) : out_(out) { *out_ << EventCsvHeader() << "\n"; }
+
+  void Render(const v1::JobEvent& event) override {
+    if (!event.has_snapshot()) return;
+    const v1::Snapshot& snapshot = event.snapshot();
+    // The columns after the spectrum's are the snapshot's metrics, repeated on each of its rows
+    // so that every row stands alone in a spreadsheet filter.
+    const std::vector<std::string> snapshot_metrics = {
+        ExactNumber(snapshot.train_loss()),       ExactNumber(snapshot.train_accuracy()),
+        ExactNumber(snapshot.test_loss()),        ExactNumber(snapshot.test_accuracy()),
+        ExactNumber(snapshot.gradient_overlap()), std::to_string(snapshot.total_products())};
+    const std::vector<std::string> snapshot_id = {
+        event.job_id(), std::to_string(event.seq()), std::to_string(snapshot.index()),
+        std::to_string(snapshot.step()), ExactNumber(snapshot.time())};
+    if (snapshot.spectra_size() == 0) {
+      // Analysis switched off: still one row, so the metrics are not lost.
+      std::vector<std::string> row = snapshot_id;
+      row.resize(row.size() + kSpectrumColumns);
+      row.insert(row.end(), snapshot_metrics.begin(), snapshot_metrics.end());
+      *out_ << JoinCsv(row) << "\n";
+    }
+    for (const v1::Spectrum& spectrum : snapshot.spectra()) {
+      std::string top;
+      for (int i = 0; i < spectrum.top_eigenvalues_size(); ++i) {
+        if (i > 0) top += ';';
+        top += ExactNumber(spectrum.top_eigenvalues(i));
+      }
+      std::vector<std::string> row = snapshot_id;
+      const std::vector<std::string> spectrum_fields = {
+          v1::MatrixKind_Name(spectrum.matrix()),
+          v1::BlockKind_Name(spectrum.block()),
+          std::to_string(spectrum.block_index()),
+          std::to_string(spectrum.outlier_count()),
+          std::to_string(spectrum.expected_outliers()),
+          ExactNumber(spectrum.bulk_edge()),
+          v1::OutlierMethod_Name(spectrum.edge_method()),
+          top,
+          ExactNumber(spectrum.alignment_at_outliers()),
+          ExactNumber(spectrum.alignment_at_expected()),
+          ExactNumber(spectrum.overlap_with_means()),
+          spectrum.solver().method(),
+          std::to_string(spectrum.solver().requested()),
+          std::to_string(spectrum.solver().converged()),
+          std::to_string(spectrum.solver().products()),
+          ExactNumber(spectrum.solver().seconds())};
+      row.insert(row.end(), spectrum_fields.begin(), spectrum_fields.end());
+      row.insert(row.end(), snapshot_metrics.begin(), snapshot_metrics.end());
+      *out_ << JoinCsv(row) << "\n";
+    }
+    out_->flush();
+  }
+
+  static constexpr int kSpectrumColumns = 16;
+
+ private:
+  std::ostream* out_;
+};
+
+}  // namespace
+
+bool ParseOutputFormat(const std::string& text, OutputFormat* format) {
+  std::string name = text;
+  std::transform(name.begin(), name.end(), name.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (name == "table") {
+    *format = OutputFormat::kTable;
+  } else if (name == "jsonl") {
+    *format = OutputFormat::kJsonl;
+  } else if (name == "csv") {
+    *format = OutputFormat::kCsv;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+std::string MessageToJsonLine(const google::protobuf::Message& message) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.add_whitespace = false;
+  options.always_print_primitive_fields = true;
+  options.preserve_proto_field_names = false;
+  std::string json;
+  // Serialising a valid in-memory message cannot fail; on the impossible failure the line is
+  // empty rather than half-written.
+  if (!google::protobuf::util::MessageToJsonString(message, &json, options).ok()) json.clear();
+  return json;
+}
+
+std::string EventCsvHeader() {
+  return "job_id,seq,snapshot,step,time,"
+         "matrix,block,block_index,outlier_count,expected_outliers,bulk_edge,edge_method,"
+         "top_eigenvalues,alignment_at_outliers,alignment_at_expected,overlap_with_means,"
+         "solver_method,solver_requested,solver_converged,solver_products,solver_seconds,"
+         "train_loss,train_accuracy,test_loss,test_accuracy,gradient_overlap,total_products";
+}
+
+std::unique_ptr<EventRenderer> MakeEventRenderer(OutputFormat format, std::ostream* out,
+                                                 bool interactive) {
+  switch (format) {
+    case OutputFormat::kJsonl:
+      return std::make_unique<JsonlRenderer>(out);
+    case OutputFormat::kCsv:
+      return std::make_unique<CsvRenderer>(out);
+    case OutputFormat::kTable:
+      break;
+  }
+  return std::make_unique<TableRenderer>(out, interactive);
+}
+
+void RenderJobs(OutputFormat format, const std::vector<v1::Job>& jobs, bool with_header,
+                std::ostream* out) {
+  if (format == OutputFormat::kJsonl) {
+    for (const v1::Job& job : jobs) *out << MessageToJsonLine(job) << "\n";
+    return;
+  }
+  if (format == OutputFormat::kCsv) {
+    if (with_header) {
+      *out << "job_id,state,name,created_unix_ms,started_unix_ms,finished_unix_ms,steps_done,"
+              "steps_total,snapshots_done,last_seq,build_version,error_message\n";
+    }
+    for (const v1::Job& job : jobs) {
+      *out << JoinCsv({job.job_id(), v1::JobState_Name(job.state()), job.resolved_spec().name(),
+                       std::to_string(job.created_unix_ms()), std::to_string(job.started_unix_ms()),
+                       std::to_string(job.finished_unix_ms()), std::to_string(job.steps_done()),
+                       std::to_string(job.steps_total()), std::to_string(job.snapshots_done()),
+                       std::to_string(job.last_seq()), job.build_version(), job.error_message()})
+           << "\n";
+    }
+    return;
+  }
+
+  // table: columns as wide as their widest cell.
+  std::vector<std::vector<std::string>> rows;
+  if (with_header) rows.push_back({"JOB_ID", "STATE", "STEPS", "SNAPSHOTS", "CREATED", "NAME"});
+  for (const v1::Job& job : jobs) {
+    rows.push_back({job.job_id(), v1::JobState_Name(job.state()),
+                    std::to_string(job.steps_done()) + "/" + std::to_string(job.steps_total()),
+                    std::to_string(job.snapshots_done()), UtcTime(job.created_unix_ms()),
+                    job.resolved_spec().name()});
+  }
+  std::vector<size_t> widths;
+  for (const auto& row : rows) {
+    widths.resize(std::max(widths.size(), row.size()), 0);
+    for (size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
+  }
+  for (const auto& row : rows) {
+    std::string line;
+    for (size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size()) line += std::string(widths[i] - row[i].size() + 2, ' ');
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    *out << line << "\n";
+  }
+}
+
+void RenderJobDetails(const v1::Job& job, std::ostream* out) {
+  *out << "job_id:        " << job.job_id() << "\n"
+       << "state:         " << v1::JobState_Name(job.state()) << "\n"
+       << "name:          " << job.resolved_spec().name() << "\n"
+       << "created:       " << UtcTime(job.created_unix_ms()) << "\n"
+       << "started:       " << UtcTime(job.started_unix_ms()) << "\n"
+       << "finished:      " << UtcTime(job.finished_unix_ms()) << "\n"
+       << "progress:      " << job.steps_done() << "/" << job.steps_total() << " steps, "
+       << job.snapshots_done() << " snapshots, last event seq " << job.last_seq() << "\n"
+       << "build:         " << job.build_version() << "\n";
+  if (!job.error_message().empty()) *out << "error:         " << job.error_message() << "\n";
+  *out << "resolved spec: " << MessageToJsonLine(job.resolved_spec()) << "\n";
+}
+
+}  // namespace sgdspectra::client
