@@ -13,7 +13,7 @@ packages=(
   libeigen3-dev libspectra-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libsqlite3-dev libcli11-dev nlohmann-json3-dev
-  python3-grpcio python3-protobuf python3-numpy python3-scipy
+  python3-grpcio python3-protobuf python3-numpy python3-scipy python3-matplotlib
 )
 if [[ "${1:-}" == "--with-containers" ]]; then
   packages+=(podman buildah debootstrap)

@@ -1,0 +1,129 @@
+#!/usr/bin/env node
+'use strict';
+// Runs one sgdspectra job (RunJob) and prints each JobEvent as one JSON line on stdout.
+// Exit codes follow the `sgdspectra` CLI: 0 the job SUCCEEDED, 1 it FAILED, 2 usage or spec
+// error (nothing sent), 3 it was CANCELLED, 4 RPC error ("error: <CODE>: <message>" on stderr,
+// also when the stream ends without a `finished` event), 130 interrupted (the job goes on).
+
+const fs = require('node:fs');
+const {parseArgs} = require('node:util');
+const {DEFAULT_PROTO_PATH, DEFAULT_SPEC, SpecError, createClient, normalizeSpec, statusName} =
+    require('./sgdspectra');
+
+const EXIT = {ok: 0, jobFailed: 1, usage: 2, jobCancelled: 3, rpcError: 4, interrupted: 130};
+
+const USAGE = `usage: run_job.js [--server HOST:PORT] [--spec FILE] [--token TOKEN] [--no-progress]
+
+  --server HOST:PORT  server address (default $SGDSPECTRA_SERVER or 127.0.0.1:50051)
+  --spec FILE         job spec as JSON (proto3 JSON mapping: snake_case or camelCase keys);
+                      "-" reads stdin; default a small built-in k-GMM job
+  --token TOKEN       sent as "authorization: Bearer TOKEN" (default $SGDSPECTRA_TOKEN)
+  --proto FILE        jobs.proto to load (default ${DEFAULT_PROTO_PATH})
+  --no-progress       do not print progress events
+Exit: 0 SUCCEEDED, 1 FAILED, 2 usage/spec error, 3 CANCELLED, 4 RPC error, 130 interrupted.
+`;
+
+function usageError(message, showUsage = true) {
+  process.stderr.write(`error: ${message}\n${showUsage ? USAGE : ''}`);
+  process.exitCode = EXIT.usage;
+}
+
+function readSpec(file) {
+  if (!file) return DEFAULT_SPEC;
+  const text = fs.readFileSync(file === '-' ? 0 : file, 'utf8');
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new SpecError(`${file}: not JSON: ${e.message}`);
+  }
+}
+
+// Synthetic oneof markers of proto3 `optional` fields (e.g. `_t_end: 't_end'`) carry nothing
+// the field itself does not; drop them from the printed JSON.
+function withoutSyntheticOneofs(key, value) {
+  return key.startsWith('_') ? undefined : value;
+}
+
+function main() {
+  let args;
+  try {
+    args = parseArgs({
+      options: {
+        server: {type: 'string', default: process.env.SGDSPECTRA_SERVER || '127.0.0.1:50051'},
+        spec: {type: 'string'},
+        token: {type: 'string', default: process.env.SGDSPECTRA_TOKEN || ''},
+        proto: {type: 'string', default: DEFAULT_PROTO_PATH},
+        'no-progress': {type: 'boolean', default: false},
+        help: {type: 'boolean', short: 'h', default: false},
+      },
+    }).values;
+  } catch (e) {
+    return usageError(e.message);
+  }
+  if (args.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
+
+  const {client, packageDefinition, metadata} =
+      createClient(args.server, {token: args.token || null, protoPath: args.proto});
+  let spec;
+  try {
+    spec = normalizeSpec(packageDefinition, readSpec(args.spec));
+  } catch (e) {
+    client.close();
+    if (e instanceof SpecError || e.code === 'ENOENT') return usageError(e.message, false);
+    throw e;
+  }
+
+  let finishedState = null;
+  let rpcError = null;
+  let interrupted = false;
+  let jobId = '';
+  const call = client.RunJob({spec}, metadata());
+
+  let done = false;
+  const finish = () => {
+    if (done) return;  // grpc-js may emit 'end' after 'error'
+    done = true;
+    client.close();
+    if (interrupted) {
+      process.stderr.write(`interrupted: job ${jobId || '(not yet accepted)'} goes on on the server\n`);
+      process.exitCode = EXIT.interrupted;
+    } else if (rpcError) {
+      process.stderr.write(`error: ${statusName(rpcError.code)}: ${rpcError.details}\n`);
+      process.exitCode = EXIT.rpcError;
+    } else if (finishedState === null) {
+      process.stderr.write('error: INTERNAL: the stream ended without a finished event\n');
+      process.exitCode = EXIT.rpcError;
+    } else {
+      process.exitCode = finishedState === 'SUCCEEDED' ? EXIT.ok
+          : finishedState === 'CANCELLED' ? EXIT.jobCancelled : EXIT.jobFailed;
+    }
+  };
+
+  call.on('data', (event) => {
+    jobId = event.job_id;
+    if (event.kind === 'finished') {
+      finishedState = event.finished.state;
+      if (finishedState !== 'SUCCEEDED' && event.finished.error_message) {
+        process.stderr.write(`job ${jobId} ${finishedState}: ${event.finished.error_message}\n`);
+      }
+    }
+    if (event.kind === 'progress' && args['no-progress']) return;
+    process.stdout.write(JSON.stringify(event, withoutSyntheticOneofs) + '\n');
+  });
+  // A failed call emits 'error', a successful one 'end': the first of them ends the run.
+  call.on('error', (error) => {
+    if (!(interrupted && error.code === 1 /* CANCELLED */)) rpcError = error;
+    finish();
+  });
+  call.on('end', finish);
+
+  process.once('SIGINT', () => {
+    interrupted = true;
+    call.cancel();
+  });
+}
+
+main();
