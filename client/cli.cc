@@ -44,6 +44,7 @@ struct ParsedFlags {
   double timeout_seconds = 30;
   SpecFlags spec;
   std::string output = "table";
+  std::string layer = "all";
   bool cancel_on_exit = false;
   std::string job_id;
   std::int64_t after_seq = 0;
@@ -60,6 +61,24 @@ struct ParsedFlags {
 void AddOutputOption(CLI::App* command, std::string* output) {
   command->add_option("--output,-o", *output, "Output format: table | jsonl | csv")
       ->check(OutputFormatValidator())
+      ->capture_default_str();
+}
+
+// --layer: which spectrum rows the table and csv views show.
+void AddLayerOption(CLI::App* command, std::string* layer) {
+  command
+      ->add_option("--layer", *layer,
+                   "Spectrum rows shown (table, csv): all | class | full (k-GMM); "
+                   "all | neuron | layer1 | layer2 | full (XOR)")
+      ->check(CLI::Validator(
+          [](std::string& text) -> std::string {
+            BlockFilter filter;
+            return ParseBlockFilter(text, &filter) ? ""
+                                                   : "unknown layer '" + text +
+                                                         "', expected all, class, neuron, layer1, "
+                                                         "layer2 or full";
+          },
+          "LAYER"))
       ->capture_default_str();
 }
 
@@ -90,6 +109,7 @@ int RunCli(int argc, char** argv) {
   CLI::App* run = app.add_subcommand("run", "Submit a job and stream its events to the end");
   AddSpecOptions(run, &flags.spec);
   AddOutputOption(run, &flags.output);
+  AddLayerOption(run, &flags.layer);
   run->add_flag("--cancel-on-exit", flags.cancel_on_exit,
                 "On Ctrl-C cancel the job (default: detach, the job goes on)");
 
@@ -101,6 +121,7 @@ int RunCli(int argc, char** argv) {
   AddJobIdArgument(watch, &flags.job_id);
   watch->add_option("--after-seq", flags.after_seq, "Only events with seq > N (re-attach)");
   AddOutputOption(watch, &flags.output);
+  AddLayerOption(watch, &flags.layer);
   watch->add_flag("--cancel-on-exit", flags.cancel_on_exit,
                   "On Ctrl-C cancel the job (default: detach, the job goes on)");
 
@@ -160,12 +181,21 @@ int RunCli(int argc, char** argv) {
   StreamOptions stream_options;
   stream_options.output = output;
   stream_options.cancel_on_exit = flags.cancel_on_exit;
+  ParseBlockFilter(flags.layer, &stream_options.layer);  // checked by AddLayerOption's validator
 
   if (run->parsed() || submit->parsed()) {
     v1::JobSpec spec;
     const Status status = BuildJobSpec(flags.spec, &spec);
     if (!status.ok()) {
       std::cerr << "error: " << status.message() << std::endl;
+      return kExitUsage;
+    }
+    // A --layer of the other task would hide every spectrum row. (watch cannot tell before the
+    // stream starts; there such a filter just shows no rows.)
+    if (run->parsed() && !BlockFilterFitsTask(stream_options.layer, spec.task_case())) {
+      std::cerr << "error: --layer " << flags.layer << ": no such blocks in a "
+                << (spec.has_xor_task() ? "xor" : "kgmm") << " job; expected "
+                << BlockFilterNames(spec.task_case()) << std::endl;
       return kExitUsage;
     }
     if (run->parsed()) return RunJobCommand(context, spec, stream_options);

@@ -2,9 +2,9 @@
 // dispatching to client/commands.h.
 //
 //   sgdspectra [--server HOST:PORT] [--timeout S] <subcommand> ...
-//     run      [spec flags | --spec FILE] [--output F] [--cancel-on-exit]
+//     run      [spec flags | --spec FILE] [--output F] [--layer L] [--cancel-on-exit]
 //     submit   [spec flags | --spec FILE] [--output F]
-//     watch    JOB [--after-seq N] [--output F] [--cancel-on-exit]
+//     watch    JOB [--after-seq N] [--output F] [--layer L] [--cancel-on-exit]
 //     get      JOB [--output F]
 //     list     [--state S] [--page-size N] [--page-token T] [--all] [--output F]
 //     cancel   JOB [--output F]

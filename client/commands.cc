@@ -80,9 +80,9 @@ int Detach(const CommandContext& context, const StreamOptions& options, const st
 int ConsumeEventStream(const CommandContext& context, const StreamOptions& options,
                        std::string job_id, std::int64_t after_seq, const StartStream& start) {
   grpc::ClientContext call;
-  const std::unique_ptr<EventRenderer> renderer =
-      MakeEventRenderer(options.output, context.out,
-                        context.out_is_terminal && options.output == OutputFormat::kTable);
+  const std::unique_ptr<EventRenderer> renderer = MakeEventRenderer(
+      options.output, context.out,
+      context.out_is_terminal && options.output == OutputFormat::kTable, options.layer);
 
   std::int64_t last_seq = after_seq;
   bool finished = false;

@@ -35,7 +35,8 @@ struct CommandContext {
 
 struct StreamOptions {
   OutputFormat output = OutputFormat::kTable;
-  bool cancel_on_exit = false;  // on Ctrl-C, CancelJob before leaving
+  bool cancel_on_exit = false;            // on Ctrl-C, CancelJob before leaving
+  BlockFilter layer = BlockFilter::kAll;  // spectrum rows of the table and csv views (--layer)
 };
 
 struct ListOptions {

@@ -17,6 +17,10 @@ namespace {
 // start of the bulk for the default k = 4, without wrapping an 100-column terminal.
 constexpr int kTopEigenvaluesShown = 6;
 constexpr int kProgressBarWidth = 30;
+// XOR snapshots list v, W_i . mu and W_i . nu for this many neurons (K may be up to 64).
+constexpr int kNeuronsShown = 8;
+// ClassifierRank.covered_clusters order (jobs.proto).
+constexpr const char* kXorClusterNames[] = {"+mu", "-mu", "+nu", "-nu"};
 
 // printf into a std::string; the table's fixed-width columns are easiest to read this way.
 template <typename... Args>
@@ -81,11 +85,50 @@ std::string ShortMatrixName(v1::MatrixKind matrix) {
   }
 }
 
-// "H c0" for class block 0 of the Hessian, "G full" for the whole G-matrix.
+// "H c0" for class block 0 of the Hessian, "G full" for the whole G-matrix; XOR: "H n0" for
+// neuron 0, "H L1" for the first layer, "H L2" for the second layer.
 std::string SpectrumLabel(const v1::Spectrum& spectrum) {
   const std::string matrix = ShortMatrixName(spectrum.matrix());
-  if (spectrum.block() == v1::FULL) return matrix + " full";
-  return matrix + " c" + std::to_string(spectrum.block_index());
+  switch (spectrum.block()) {
+    case v1::FULL:
+      return matrix + " full";
+    case v1::CLASS_BLOCK:
+      return matrix + " c" + std::to_string(spectrum.block_index());
+    case v1::NEURON:
+      return matrix + " n" + std::to_string(spectrum.block_index());
+    case v1::FIRST_LAYER:
+      return matrix + " L1";
+    case v1::SECOND_LAYER:
+      return matrix + " L2";
+    default:
+      return matrix + " " + BlockCsvName(spectrum.block());
+  }
+}
+
+// A snapshot of an XOR job: it carries v, or a block kind only XOR has.
+bool IsXorSnapshot(const v1::Snapshot& snapshot) {
+  if (snapshot.second_layer_weights_size() > 0) return true;
+  for (const v1::Spectrum& spectrum : snapshot.spectra()) {
+    if (spectrum.block() == v1::NEURON || spectrum.block() == v1::FIRST_LAYER ||
+        spectrum.block() == v1::SECOND_LAYER) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// "+mu -nu (2 of 4)"; "none (0 of 4)".
+std::string CoveredClusters(const google::protobuf::RepeatedField<std::int32_t>& covered) {
+  std::string names;
+  int count = 0;
+  for (int i = 0; i < covered.size(); ++i) {
+    if (covered.Get(i) == 0) continue;
+    ++count;
+    if (!names.empty()) names += ' ';
+    names += i < 4 ? kXorClusterNames[i] : "cluster" + std::to_string(i);
+  }
+  if (names.empty()) names = "none";
+  return names + " (" + std::to_string(count) + " of " + std::to_string(covered.size()) + ")";
 }
 
 std::string JoinRanks(const google::protobuf::RepeatedField<std::int32_t>& values) {
@@ -102,7 +145,8 @@ std::string JoinRanks(const google::protobuf::RepeatedField<std::int32_t>& value
 
 class TableRenderer : public EventRenderer {
  public:
-  TableRenderer(std::ostream* out, bool interactive) : out_(out), interactive_(interactive) {}
+  TableRenderer(std::ostream* out, bool interactive, BlockFilter filter)
+      : out_(out), interactive_(interactive), filter_(filter) {}
 
   void Render(const v1::JobEvent& event) override {
     switch (event.kind_case()) {
@@ -149,6 +193,10 @@ class TableRenderer : public EventRenderer {
       const v1::KgmmTask& kgmm = spec.kgmm();
       task = Format("k-GMM d=%lld k=%d lambda=%g beta=%g", static_cast<long long>(kgmm.dim()),
                     kgmm.num_classes(), kgmm.snr(), kgmm.ridge());
+    } else if (spec.has_xor_task()) {
+      const v1::XorTask& xor_task = spec.xor_task();
+      task = Format("XOR d=%lld K=%d lambda=%g alpha=%g", static_cast<long long>(xor_task.dim()),
+                    xor_task.hidden(), xor_task.snr(), xor_task.ridge());
     }
     Line() << "job " << job_id << " accepted: " << task << ", seed " << spec.seed() << "\n"
            << Format("  %lld SGD steps, step size %g, %d snapshots, M_test = %lld",
@@ -181,20 +229,52 @@ class TableRenderer : public EventRenderer {
         snapshot.index(), static_cast<long long>(snapshot.step()), snapshot.time(),
         snapshot.test_accuracy(), snapshot.test_loss(), snapshot.train_accuracy(),
         snapshot.gradient_overlap());
-    if (snapshot.spectra_size() == 0) return;
-    out << "  block   outliers  bulk edge  align(out/exp)  overlap  top eigenvalues\n";
+    if (IsXorSnapshot(snapshot)) RenderXorWeights(snapshot);
+    bool header_written = false;
     for (const v1::Spectrum& spectrum : snapshot.spectra()) {
+      if (!BlockFilterShows(filter_, spectrum.block())) continue;
+      if (!header_written) {
+        out << "  block   outliers  bulk edge  align(out/exp)  overlap  top eigenvalues\n";
+        header_written = true;
+      }
       std::string top;
       const int shown = std::min(spectrum.top_eigenvalues_size(), kTopEigenvaluesShown);
       for (int i = 0; i < shown; ++i)
         top += Format(i == 0 ? "%.4g" : " %.4g", spectrum.top_eigenvalues(i));
       if (spectrum.top_eigenvalues_size() > shown) top += " ...";
-      out << Format("  %-7s %3d/%-3d   %9.4g  %6.3f/%-6.3f   %7.4f  %s\n",
+      // The second layer lives in hidden space: its overlap with the means is not defined.
+      const std::string overlap = spectrum.block() == v1::SECOND_LAYER
+                                      ? "      -"
+                                      : Format("%7.4f", spectrum.overlap_with_means());
+      out << Format("  %-7s %3d/%-3d   %9.4g  %6.3f/%-6.3f   %s  %s\n",
                     SpectrumLabel(spectrum).c_str(), spectrum.outlier_count(),
                     spectrum.expected_outliers(), spectrum.bulk_edge(),
                     spectrum.alignment_at_outliers(), spectrum.alignment_at_expected(),
-                    spectrum.overlap_with_means(), top.c_str());
+                    overlap.c_str(), top.c_str());
     }
+  }
+
+  // XOR: one column per neuron (the first kNeuronsShown): v_i, W_i . mu, W_i . nu.
+  void RenderXorWeights(const v1::Snapshot& snapshot) {
+    const int neurons = std::max(snapshot.num_classes(), snapshot.second_layer_weights_size());
+    if (neurons == 0) return;
+    const int num_means = snapshot.num_means() > 0 ? snapshot.num_means() : 2;
+    const int shown = std::min(neurons, kNeuronsShown);
+    const std::string more = neurons > shown ? Format("  ... (K = %d)", neurons) : "";
+    std::string header = "  neuron ";
+    std::string v = "  v      ";
+    std::string w_mu = "  W.mu   ";
+    std::string w_nu = "  W.nu   ";
+    auto cell = [](const auto& values, int index) {
+      return index < values.size() ? Format(" %+7.3f", values.Get(index)) : std::string("       -");
+    };
+    for (int i = 0; i < shown; ++i) {
+      header += Format(" %7s", ("n" + std::to_string(i)).c_str());
+      v += cell(snapshot.second_layer_weights(), i);
+      w_mu += cell(snapshot.weight_mean_products(), i * num_means);
+      w_nu += cell(snapshot.weight_mean_products(), i * num_means + 1);
+    }
+    *out_ << header << more << "\n" << v << "\n" << w_mu << "\n" << w_nu << "\n";
   }
 
   void RenderFinished(const std::string& job_id, const v1::Finished& finished) {
@@ -209,15 +289,21 @@ class TableRenderer : public EventRenderer {
       return;
     }
     const v1::ClassifierRank& rank = finished.rank();
-    out << "  H class-block outliers " << JoinRanks(rank.h_block_outliers())
-        << "  G class-block outliers " << JoinRanks(rank.g_block_outliers()) << "  weight rank "
+    // XOR's last layer is the K x K second layer; covered_clusters is set for XOR only.
+    const bool is_xor = rank.covered_clusters_size() > 0;
+    const char* blocks = is_xor ? "second-layer" : "class-block";
+    out << "  H " << blocks << " outliers " << JoinRanks(rank.h_block_outliers()) << "  G "
+        << blocks << " outliers " << JoinRanks(rank.g_block_outliers()) << "  weight rank "
         << rank.weight_rank() << "\n";
     out << "classifier rank " << rank.outlier_rank() << " (expected " << rank.expected_rank()
-        << ", rank-deficient: " << (rank.rank_deficient() ? "yes" : "no") << ")\n";
+        << ", rank-deficient: " << (rank.rank_deficient() ? "yes" : "no") << ")";
+    if (is_xor) out << "; covered clusters: " << CoveredClusters(rank.covered_clusters());
+    out << "\n";
   }
 
   std::ostream* out_;
   const bool interactive_;
+  const BlockFilter filter_;
   bool progress_bar_visible_ = false;
 };
 
@@ -242,7 +328,9 @@ class JsonlRenderer : public EventRenderer {
 
 class CsvRenderer : public EventRenderer {
  public:
-  explicit CsvRenderer(std::ostream* out) : out_(out) { *out_ << EventCsvHeader() << "\n"; }
+  CsvRenderer(std::ostream* out, BlockFilter filter) : out_(out), filter_(filter) {
+    *out_ << EventCsvHeader() << "\n";
+  }
 
   void Render(const v1::JobEvent& event) override {
     if (!event.has_snapshot()) return;
@@ -264,6 +352,7 @@ class CsvRenderer : public EventRenderer {
       *out_ << JoinCsv(row) << "\n";
     }
     for (const v1::Spectrum& spectrum : snapshot.spectra()) {
+      if (!BlockFilterShows(filter_, spectrum.block())) continue;
       std::string top;
       for (int i = 0; i < spectrum.top_eigenvalues_size(); ++i) {
         if (i > 0) top += ';';
@@ -272,7 +361,7 @@ class CsvRenderer : public EventRenderer {
       std::vector<std::string> row = snapshot_id;
       const std::vector<std::string> spectrum_fields = {
           v1::MatrixKind_Name(spectrum.matrix()),
-          v1::BlockKind_Name(spectrum.block()),
+          BlockCsvName(spectrum.block()),
           std::to_string(spectrum.block_index()),
           std::to_string(spectrum.outlier_count()),
           std::to_string(spectrum.expected_outliers()),
@@ -298,6 +387,7 @@ class CsvRenderer : public EventRenderer {
 
  private:
   std::ostream* out_;
+  const BlockFilter filter_;
 };
 
 }  // namespace
@@ -316,6 +406,86 @@ bool ParseOutputFormat(const std::string& text, OutputFormat* format) {
     return false;
   }
   return true;
+}
+
+bool ParseBlockFilter(const std::string& text, BlockFilter* filter) {
+  std::string name = text;
+  std::transform(name.begin(), name.end(), name.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (name == "all") {
+    *filter = BlockFilter::kAll;
+  } else if (name == "class") {
+    *filter = BlockFilter::kClass;
+  } else if (name == "neuron") {
+    *filter = BlockFilter::kNeuron;
+  } else if (name == "layer1") {
+    *filter = BlockFilter::kLayer1;
+  } else if (name == "layer2") {
+    *filter = BlockFilter::kLayer2;
+  } else if (name == "full") {
+    *filter = BlockFilter::kFull;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+std::string BlockFilterNames(v1::JobSpec::TaskCase task) {
+  return task == v1::JobSpec::kXorTask ? "neuron|layer1|layer2|full|all" : "class|full|all";
+}
+
+bool BlockFilterFitsTask(BlockFilter filter, v1::JobSpec::TaskCase task) {
+  switch (filter) {
+    case BlockFilter::kAll:
+    case BlockFilter::kFull:
+      return true;
+    case BlockFilter::kClass:
+      return task != v1::JobSpec::kXorTask;
+    case BlockFilter::kNeuron:
+    case BlockFilter::kLayer1:
+    case BlockFilter::kLayer2:
+      return task == v1::JobSpec::kXorTask;
+  }
+  return false;
+}
+
+bool BlockFilterShows(BlockFilter filter, v1::BlockKind block) {
+  switch (filter) {
+    case BlockFilter::kAll:
+      return true;
+    case BlockFilter::kClass:
+      return block == v1::CLASS_BLOCK;
+    case BlockFilter::kNeuron:
+      return block == v1::NEURON;
+    case BlockFilter::kLayer1:
+      return block == v1::FIRST_LAYER;
+    case BlockFilter::kLayer2:
+      return block == v1::SECOND_LAYER;
+    case BlockFilter::kFull:
+      return block == v1::FULL;
+  }
+  return false;
+}
+
+std::string BlockCsvName(v1::BlockKind block) {
+  // Spelt out rather than derived from the enum names, so that renaming a proto enum value
+  // cannot change the csv.
+  switch (block) {
+    case v1::BLOCK_KIND_UNSPECIFIED:
+      return "unspecified";
+    case v1::CLASS_BLOCK:
+      return "class";
+    case v1::FULL:
+      return "full";
+    case v1::NEURON:
+      return "neuron";
+    case v1::FIRST_LAYER:
+      return "layer1";
+    case v1::SECOND_LAYER:
+      return "layer2";
+    default:
+      return "block" + std::to_string(static_cast<int>(block));
+  }
 }
 
 std::string MessageToJsonLine(const google::protobuf::Message& message) {
@@ -339,16 +509,16 @@ std::string EventCsvHeader() {
 }
 
 std::unique_ptr<EventRenderer> MakeEventRenderer(OutputFormat format, std::ostream* out,
-                                                 bool interactive) {
+                                                 bool interactive, BlockFilter filter) {
   switch (format) {
     case OutputFormat::kJsonl:
       return std::make_unique<JsonlRenderer>(out);
     case OutputFormat::kCsv:
-      return std::make_unique<CsvRenderer>(out);
+      return std::make_unique<CsvRenderer>(out, filter);
     case OutputFormat::kTable:
       break;
   }
-  return std::make_unique<TableRenderer>(out, interactive);
+  return std::make_unique<TableRenderer>(out, interactive, filter);
 }
 
 void RenderJobs(OutputFormat format, const std::vector<v1::Job>& jobs, bool with_header,

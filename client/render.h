@@ -2,12 +2,19 @@
 // output formats.
 //
 //   table  for people: a live view of a job; on a terminal a progress bar that the next line
-//          replaces; one block of lines per snapshot (metrics, then one line per spectrum);
-//          a last line with the terminal state and the classifier rank.
+//          replaces; one block of lines per snapshot (metrics, then one line per spectrum,
+//          labelled "H c0" / "H full" for k-GMM and "H n0" (neuron 0), "H L1" (first layer),
+//          "H L2" (second layer), "H full" for XOR; for XOR also the second-layer weights v and
+//          W_i . mu, W_i . nu); last lines with the terminal state and the classifier rank (for
+//          XOR with the covered clusters, e.g. "covered clusters: +mu -nu (2 of 4)").
 //   jsonl  for programs: each message in the proto3 JSON mapping (lowerCamelCase names, fields
 //          at their default printed too, int64 as strings), one per line.
 //   csv    for spreadsheets: a header line, then one row per snapshot and spectrum block
-//          (events), or one row per job (jobs). Non-snapshot events produce no rows.
+//          (events), or one row per job (jobs). Non-snapshot events produce no rows. The
+//          `block` column holds BlockCsvName(): class, full, neuron, layer1, layer2.
+//
+// A BlockFilter (--layer) limits the spectrum rows of the table and csv views to one kind of
+// block; jsonl always carries whole events.
 //
 // Ownership: a renderer writes to an ostream it does not own, which must outlive it.
 // Thread-safety: a renderer is used from one thread at a time.
@@ -30,6 +37,27 @@ enum class OutputFormat { kTable, kJsonl, kCsv };
 // "table" | "jsonl" | "csv" (any case). False for anything else.
 bool ParseOutputFormat(const std::string& text, OutputFormat* format);
 
+// Which spectrum rows the table and csv views show (--layer). kClass is k-GMM's only; kNeuron,
+// kLayer1 and kLayer2 are XOR's only; kFull and kAll fit both tasks.
+enum class BlockFilter { kAll, kClass, kNeuron, kLayer1, kLayer2, kFull };
+
+// "all", "class", "neuron", "layer1", "layer2", "full" (any case). False for anything else.
+bool ParseBlockFilter(const std::string& text, BlockFilter* filter);
+
+// The --layer values that make sense for a task: "class|full|all" (k-GMM) or
+// "neuron|layer1|layer2|full|all" (XOR).
+std::string BlockFilterNames(v1::JobSpec::TaskCase task);
+
+// Whether `filter` selects any block of `task`'s jobs (kAll and kFull always do).
+bool BlockFilterFitsTask(BlockFilter filter, v1::JobSpec::TaskCase task);
+
+// Whether `filter` shows a spectrum of kind `block`.
+bool BlockFilterShows(BlockFilter filter, v1::BlockKind block);
+
+// The csv `block` column: "class", "full", "neuron", "layer1", "layer2"; "unspecified" for
+// BLOCK_KIND_UNSPECIFIED and "block<N>" for a kind newer than this client.
+std::string BlockCsvName(v1::BlockKind block);
+
 // `message` in the proto3 JSON mapping on one line, without a trailing newline. Fields at their
 // default value are printed too, so every line of a kind has the same keys.
 std::string MessageToJsonLine(const google::protobuf::Message& message);
@@ -46,8 +74,10 @@ class EventRenderer {
 
 // interactive: the output is a terminal (isatty), so the table view may draw a progress bar
 // with carriage returns. Ignored by jsonl and csv. The csv renderer writes its header at once.
+// filter: the spectrum rows the table and csv show; ignored by jsonl.
 std::unique_ptr<EventRenderer> MakeEventRenderer(OutputFormat format, std::ostream* out,
-                                                 bool interactive);
+                                                 bool interactive,
+                                                 BlockFilter filter = BlockFilter::kAll);
 
 // The csv header of event streams; one line, no newline.
 std::string EventCsvHeader();

@@ -30,12 +30,64 @@ CLI::Validator EnumNameValidator(bool (*parse)(const std::string&, Enum*),
       description);
 }
 
-bool ParseTaskName(const std::string& text, bool* is_kgmm) {
-  *is_kgmm = Lowercase(text) == "kgmm" || Lowercase(text) == "k-gmm";
-  return *is_kgmm;
+std::string TaskName(v1::JobSpec::TaskCase task) {
+  return task == v1::JobSpec::kXorTask ? "xor" : "kgmm";
+}
+
+// The flags of one task that were given, by name, for the check against the job's task.
+std::vector<std::string> KgmmOnlyFlagsGiven(const SpecFlags& flags) {
+  std::vector<std::string> given;
+  if (flags.num_classes) given.push_back("--k");
+  if (!flags.class_probs.empty()) given.push_back("--class-probs");
+  if (flags.ridge_flags.count("--beta") > 0) given.push_back("--beta");
+  return given;
+}
+
+std::vector<std::string> XorOnlyFlagsGiven(const SpecFlags& flags) {
+  std::vector<std::string> given;
+  if (flags.hidden) given.push_back("--hidden");
+  if (flags.ridge_flags.count("--alpha") > 0) given.push_back("--alpha");
+  if (flags.second_layer_margin) given.push_back("--second-layer-margin");
+  if (flags.decoy_draws) given.push_back("--decoy-draws");
+  return given;
+}
+
+// The job's task (see spec_builder.h) and what chose it, for error messages.
+Status ChooseTask(const SpecFlags& flags, const v1::JobSpec& spec, v1::JobSpec::TaskCase* task,
+                  std::string* chosen_by) {
+  if (flags.task) {
+    if (!ParseTaskName(*flags.task, task)) {
+      return google::protobuf::util::InvalidArgumentError("--task: unknown task '" + *flags.task +
+                                                          "', expected kgmm or xor");
+    }
+    *chosen_by = "--task " + TaskName(*task);
+  } else if (spec.task_case() != v1::JobSpec::TASK_NOT_SET) {
+    *task = spec.task_case();
+    *chosen_by = "the --spec file";
+  } else if (const std::vector<std::string> xor_flags = XorOnlyFlagsGiven(flags);
+             !xor_flags.empty()) {
+    *task = v1::JobSpec::kXorTask;
+    *chosen_by = xor_flags.front();
+  } else {
+    *task = v1::JobSpec::kKgmm;
+    *chosen_by = "default";
+  }
+  return Status();
 }
 
 }  // namespace
+
+bool ParseTaskName(const std::string& text, v1::JobSpec::TaskCase* task) {
+  const std::string name = Lowercase(text);
+  if (name == "kgmm" || name == "k-gmm") {
+    *task = v1::JobSpec::kKgmm;
+  } else if (name == "xor" || name == "xor-task" || name == "xor_task") {
+    *task = v1::JobSpec::kXorTask;
+  } else {
+    return false;
+  }
+  return true;
+}
 
 void AddSpecOptions(CLI::App* app, SpecFlags* flags) {
   // A flag given twice takes its last value, so that `run $COMMON_FLAGS --d 40` overrides.
@@ -50,8 +102,10 @@ void AddSpecOptions(CLI::App* app, SpecFlags* flags) {
   // proto/sgdspectra/v1/jobs.proto, and the server checks them.
   app->add_option("--name", flags->name, "name: free text")->group("Job");
   app->add_option("--seed", flags->seed, "seed: of every random stream")->group("Job");
-  app->add_option("--task", flags->task, "task: kgmm (the only task of v1)")
-      ->check(EnumNameValidator<bool>(&ParseTaskName, "kgmm"))
+  app->add_option("--task", flags->task,
+                  "task: kgmm | xor (default: the --spec file's, else xor if an XOR-only flag "
+                  "is given, else kgmm)")
+      ->check(EnumNameValidator<v1::JobSpec::TaskCase>(&ParseTaskName, "kgmm | xor"))
       ->group("Job");
   app->add_option("--progress-every-steps", flags->progress_every_steps,
                   "progress_every_steps: SGD steps between progress events")
@@ -60,17 +114,46 @@ void AddSpecOptions(CLI::App* app, SpecFlags* flags) {
                   "memory_budget_bytes: refuse the job above this estimated peak")
       ->group("Job");
 
-  app->add_option("--d,--dim", flags->dim, "kgmm.dim: input dimension d")->group("k-GMM task");
+  app->add_option("--d,--dim", flags->dim, "kgmm.dim / xor_task.dim: input dimension d")
+      ->group("Both tasks");
+  app->add_option("--lambda,--snr", flags->snr,
+                  "kgmm.snr / xor_task.snr: signal-to-noise ratio lambda")
+      ->group("Both tasks");
+  // --ridge, --beta and --alpha set one value; each records its name so that a task-specific
+  // name given for the other task is an error, and the callbacks run in command-line order so
+  // that the last one given wins, as for a repeated flag.
+  const auto add_ridge_option = [app, flags](const std::string& name, const std::string& help,
+                                             const std::string& group) {
+    app->add_option_function<double>(
+           name,
+           [flags, name](const double& value) {
+             flags->ridge = value;
+             flags->ridge_flags.insert(name);
+           },
+           help)
+        ->trigger_on_parse()
+        ->group(group);
+  };
+  add_ridge_option("--ridge", "kgmm.ridge (beta) / xor_task.ridge (alpha)", "Both tasks");
+
   app->add_option("--k,--num-classes", flags->num_classes, "kgmm.num_classes: classes k")
       ->group("k-GMM task");
-  app->add_option("--lambda,--snr", flags->snr, "kgmm.snr: signal-to-noise ratio lambda")
-      ->group("k-GMM task");
-  app->add_option("--beta,--ridge", flags->ridge, "kgmm.ridge: ridge beta")->group("k-GMM task");
+  add_ridge_option("--beta", "kgmm.ridge: ridge beta", "k-GMM task");
   app->add_option(
          "--class-probs", flags->class_probs,
          "kgmm.class_probs: k comma-separated class probabilities (a second --class-probs appends)")
       ->delimiter(',')
       ->group("k-GMM task");
+
+  app->add_option("--hidden,--K", flags->hidden, "xor_task.hidden: hidden width K")
+      ->group("XOR task");
+  add_ridge_option("--alpha", "xor_task.ridge: ridge alpha", "XOR task");
+  app->add_option("--second-layer-margin", flags->second_layer_margin,
+                  "xor_task.second_layer_margin: second-layer outlier margin over the decoy edge")
+      ->group("XOR task");
+  app->add_option("--decoy-draws", flags->decoy_draws,
+                  "xor_task.decoy_draws: decoy samples behind the second layer's edge")
+      ->group("XOR task");
 
   app->add_option("--c-delta", flags->c_delta, "sgd.c_delta: step size = c_delta / d")
       ->group("SGD");
@@ -94,16 +177,16 @@ void AddSpecOptions(CLI::App* app, SpecFlags* flags) {
 
   app->add_option("--test-ratio", flags->test_ratio, "analysis.test_ratio: M_test / d")
       ->group("Analysis");
-  app->add_option("--top-r", flags->top_r, "analysis.top_r: eigenpairs per class block")
+  app->add_option("--top-r", flags->top_r, "analysis.top_r: eigenpairs per class / neuron block")
       ->group("Analysis");
   app->add_option("--top-r-full", flags->top_r_full,
-                  "analysis.top_r_full: eigenpairs of the full matrices")
+                  "analysis.top_r_full: eigenpairs of the full matrices (and the XOR first layer)")
       ->group("Analysis");
   app->add_option("--class-blocks", flags->class_blocks,
-                  "analysis.class_blocks: analyse class blocks (true|false)")
+                  "analysis.class_blocks: analyse class / neuron blocks (true|false)")
       ->group("Analysis");
   app->add_option("--full-matrices", flags->full_matrices,
-                  "analysis.full_matrices: analyse the full kd x kd matrices (true|false)")
+                  "analysis.full_matrices: analyse the full matrices (true|false)")
       ->group("Analysis");
   app->add_option("--g-matrix", flags->g_matrix, "analysis.g_matrix: analyse G too (true|false)")
       ->group("Analysis");
@@ -195,25 +278,42 @@ Status ReadSpecFile(const std::string& path, v1::JobSpec* spec) {
 Status ApplySpecFlags(const SpecFlags& flags, v1::JobSpec* spec) {
   if (flags.name) spec->set_name(*flags.name);
   if (flags.seed) spec->set_seed(*flags.seed);
-  if (flags.task) {
-    bool is_kgmm = false;
-    if (!ParseTaskName(*flags.task, &is_kgmm)) {
-      return google::protobuf::util::InvalidArgumentError("--task: unknown task '" + *flags.task +
-                                                          "', expected kgmm");
-    }
-    spec->mutable_kgmm();
-  }
   if (flags.progress_every_steps) spec->set_progress_every_steps(*flags.progress_every_steps);
   if (flags.memory_budget_bytes) spec->set_memory_budget_bytes(*flags.memory_budget_bytes);
 
-  // mutable_kgmm() selects the k-GMM task: any k-GMM flag implies it.
-  if (flags.dim) spec->mutable_kgmm()->set_dim(*flags.dim);
-  if (flags.num_classes) spec->mutable_kgmm()->set_num_classes(*flags.num_classes);
-  if (flags.snr) spec->mutable_kgmm()->set_snr(*flags.snr);
-  if (flags.ridge) spec->mutable_kgmm()->set_ridge(*flags.ridge);
-  if (!flags.class_probs.empty()) {
-    auto* probs = spec->mutable_kgmm()->mutable_class_probs();
-    probs->Assign(flags.class_probs.begin(), flags.class_probs.end());
+  v1::JobSpec::TaskCase task = v1::JobSpec::kKgmm;
+  std::string chosen_by;
+  if (const Status status = ChooseTask(flags, *spec, &task, &chosen_by); !status.ok()) {
+    return status;
+  }
+  const std::vector<std::string> wrong_task_flags =
+      task == v1::JobSpec::kXorTask ? KgmmOnlyFlagsGiven(flags) : XorOnlyFlagsGiven(flags);
+  if (!wrong_task_flags.empty()) {
+    const std::string other = task == v1::JobSpec::kXorTask ? "kgmm" : "xor";
+    return google::protobuf::util::InvalidArgumentError(
+        wrong_task_flags.front() + ": only valid with --task " + other +
+        ", but this job's task is " + TaskName(task) +
+        (chosen_by == "default" ? "" : " (from " + chosen_by + ")"));
+  }
+
+  // mutable_kgmm() / mutable_xor_task() select the task; switching clears the other one.
+  if (task == v1::JobSpec::kXorTask) {
+    v1::XorTask* xor_task = spec->mutable_xor_task();
+    if (flags.dim) xor_task->set_dim(*flags.dim);
+    if (flags.snr) xor_task->set_snr(*flags.snr);
+    if (flags.ridge) xor_task->set_ridge(*flags.ridge);
+    if (flags.hidden) xor_task->set_hidden(*flags.hidden);
+    if (flags.second_layer_margin) xor_task->set_second_layer_margin(*flags.second_layer_margin);
+    if (flags.decoy_draws) xor_task->set_decoy_draws(*flags.decoy_draws);
+  } else {
+    v1::KgmmTask* kgmm = spec->mutable_kgmm();
+    if (flags.dim) kgmm->set_dim(*flags.dim);
+    if (flags.snr) kgmm->set_snr(*flags.snr);
+    if (flags.ridge) kgmm->set_ridge(*flags.ridge);
+    if (flags.num_classes) kgmm->set_num_classes(*flags.num_classes);
+    if (!flags.class_probs.empty()) {
+      kgmm->mutable_class_probs()->Assign(flags.class_probs.begin(), flags.class_probs.end());
+    }
   }
 
   if (flags.c_delta) spec->mutable_sgd()->set_c_delta(*flags.c_delta);
@@ -269,10 +369,8 @@ Status BuildJobSpec(const SpecFlags& flags, v1::JobSpec* spec) {
     const Status status = ReadSpecFile(flags.spec_file, spec);
     if (!status.ok()) return status;
   }
-  const Status status = ApplySpecFlags(flags, spec);
-  if (!status.ok()) return status;
-  if (spec->task_case() == v1::JobSpec::TASK_NOT_SET) spec->mutable_kgmm();
-  return Status();
+  // ApplySpecFlags always selects a task (k-GMM when nothing chose one).
+  return ApplySpecFlags(flags, spec);
 }
 
 }  // namespace sgdspectra::client

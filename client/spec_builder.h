@@ -6,6 +6,13 @@
 // parse, enum names exist); bounds are the server's to check, so that one place (the server's
 // validation, documented in jobs.proto) decides and names the field in INVALID_ARGUMENT.
 //
+// Two tasks share the spec's `task` oneof: k-GMM (`kgmm`) and XOR (`xor_task`). The task is, in
+// order: --task if given; else the --spec file's task; else XOR if an XOR-only flag was given;
+// else k-GMM. The shared flags (--d, --lambda, --ridge) set the field of that task. A flag
+// valid for only one task (k-GMM: --k, --class-probs, --beta; XOR: --hidden, --alpha,
+// --second-layer-margin, --decoy-draws) given for the other task is an error naming the flag.
+// --task different from the file's task replaces the file's task message (the oneof holds one).
+//
 // Thread-safety: plain functions over caller-owned values; no shared state.
 #ifndef SGDSPECTRA_CLIENT_SPEC_BUILDER_H_
 #define SGDSPECTRA_CLIENT_SPEC_BUILDER_H_
@@ -14,6 +21,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -34,16 +42,25 @@ struct SpecFlags {
 
   std::optional<std::string> name;
   std::optional<std::uint64_t> seed;
-  std::optional<std::string> task;  // "kgmm" (the only task of v1)
+  std::optional<std::string> task;  // see ParseTaskName
   std::optional<std::int64_t> progress_every_steps;
   std::optional<double> memory_budget_bytes;
 
-  // KgmmTask
+  // Shared by both tasks: kgmm.* or xor_task.*, by the job's task.
   std::optional<std::int64_t> dim;
-  std::optional<std::int32_t> num_classes;
   std::optional<double> snr;
+  // --ridge (either task), --beta (k-GMM only) or --alpha (XOR only); the last one given wins.
   std::optional<double> ridge;
+  std::set<std::string> ridge_flags;  // the names of those given: "--ridge", "--beta", "--alpha"
+
+  // KgmmTask only
+  std::optional<std::int32_t> num_classes;
   std::vector<double> class_probs;  // empty = not given
+
+  // XorTask only
+  std::optional<std::int32_t> hidden;
+  std::optional<double> second_layer_margin;
+  std::optional<std::int32_t> decoy_draws;
 
   // SgdSettings
   std::optional<double> c_delta;
@@ -78,6 +95,10 @@ struct SpecFlags {
 // `flags` must outlive the parse of `app`.
 void AddSpecOptions(CLI::App* app, SpecFlags* flags);
 
+// "kgmm" | "k-gmm" -> kKgmm; "xor" | "xor-task" | "xor_task" -> kXorTask (any case).
+// False for anything else.
+bool ParseTaskName(const std::string& text, v1::JobSpec::TaskCase* task);
+
 // "log" | "log-spaced" | "LOG_SPACED_TIME" and "every" | "every-steps" | "EVERY_STEPS"
 // (any case). False for anything else.
 bool ParseScheduleKind(const std::string& text, v1::Schedule::Kind* kind);
@@ -93,11 +114,12 @@ Status ParseSpecJson(const std::string& json, v1::JobSpec* spec);
 // Reads and parses the file at `path` ("-" = stdin); errors start with the path.
 Status ReadSpecFile(const std::string& path, v1::JobSpec* spec);
 
-// Overwrites the fields of `*spec` whose flag was given.
+// Overwrites the fields of `*spec` whose flag was given, after choosing the task (see the top
+// of this file). INVALID_ARGUMENT naming the flag for a flag of the other task.
 Status ApplySpecFlags(const SpecFlags& flags, v1::JobSpec* spec);
 
-// The spec to send: the file (if any), then the flags, then the k-GMM task if no task was
-// chosen (k-GMM is the only task of v1, so a bare `sgdspectra run` runs the default job).
+// The spec to send: the file (if any), then the flags. With neither a task in the file nor a
+// task flag, the k-GMM task, so a bare `sgdspectra run` runs the default k-GMM job.
 Status BuildJobSpec(const SpecFlags& flags, v1::JobSpec* spec);
 
 }  // namespace sgdspectra::client

@@ -11,6 +11,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -37,6 +38,11 @@ const std::vector<std::string> kTinyJob = {"--d",     "40", "--k",    "3", "--la
                                            "--t-end", "2",  "--seed", "5", "--every-steps", "20"};
 constexpr int kTinyDim = 40;
 constexpr int kTinyClasses = 3;
+
+// XOR, d = 40, K = 4, lambda = 1000, t to 2: 80 steps, a snapshot every 40 steps.
+const std::vector<std::string> kTinyXorJob = {
+    "--task",  "xor", "--d",           "40", "--hidden", "4", "--lambda", "1000",
+    "--t-end", "2",   "--every-steps", "40", "--seed",   "5"};
 
 // Long enough never to finish during a test (the server is stopped at the end).
 const std::vector<std::string> kEndlessJob = {
@@ -163,6 +169,56 @@ TEST_F(CliEndToEndTest, RunTableEndsWithTheRankLine) {
   EXPECT_THAT(result.out, HasSubstr("finished: SUCCEEDED"));
   EXPECT_THAT(Lines(result.out).back(), StartsWith("classifier rank "));
   EXPECT_THAT(Lines(result.out).back(), HasSubstr("(expected 3, rank-deficient: "));
+}
+
+TEST_F(CliEndToEndTest, XorRunTableShowsEveryLayerAndTheCoveredClusters) {
+  const CliResult result = Cli(Concat({"run"}, kTinyXorJob));
+  ASSERT_EQ(result.exit_code, kExitOk) << Describe(result);
+  EXPECT_THAT(result.out, HasSubstr(" accepted: XOR d=40 K=4 lambda=1000"));
+  for (const std::string label : {"  H n0 ", "  G n3 ", "  H L1 ", "  H L2 ", "  G L2 ",
+                                  "  H full ", "\n  v   ", "\n  W.mu "}) {
+    EXPECT_THAT(result.out, HasSubstr(label));
+  }
+  EXPECT_THAT(result.out, HasSubstr("finished: SUCCEEDED"));
+  EXPECT_THAT(result.out, HasSubstr("  H second-layer outliers ["));
+  const std::string rank_line = Lines(result.out).back();
+  EXPECT_THAT(rank_line, StartsWith("classifier rank "));
+  EXPECT_THAT(rank_line, HasSubstr("(expected 4, rank-deficient: "));
+  EXPECT_THAT(rank_line, ::testing::ContainsRegex("covered clusters: .* \\([0-4] of 4\\)$"));
+
+  // --layer layer2: only the second-layer rows.
+  const CliResult layer2 = Cli(Concat({"run", "--layer", "layer2"}, kTinyXorJob));
+  ASSERT_EQ(layer2.exit_code, kExitOk) << Describe(layer2);
+  EXPECT_THAT(layer2.out, HasSubstr("  H L2 "));
+  EXPECT_THAT(layer2.out, ::testing::Not(HasSubstr("  H n0 ")));
+  EXPECT_THAT(layer2.out, ::testing::Not(HasSubstr("  H full ")));
+  EXPECT_THAT(Lines(layer2.out).back(), HasSubstr("covered clusters: "));
+}
+
+TEST_F(CliEndToEndTest, XorRunCsvNamesEveryBlockKind) {
+  const CliResult result = Cli(Concat({"run", "--output", "csv"}, kTinyXorJob));
+  ASSERT_EQ(result.exit_code, kExitOk) << Describe(result);
+  const std::vector<std::string> lines = Lines(result.out);
+  ASSERT_GT(lines.size(), 1u);
+  // job_id,seq,snapshot,step,time,matrix,block,...: `block` is the 7th column.
+  std::set<std::string> blocks;
+  for (size_t i = 1; i < lines.size(); ++i) {
+    std::vector<std::string> fields;
+    std::istringstream row(lines[i]);
+    for (std::string field; std::getline(row, field, ',');) fields.push_back(field);
+    ASSERT_GT(fields.size(), 6u) << lines[i];
+    blocks.insert(fields[6]);
+  }
+  EXPECT_EQ(blocks, (std::set<std::string>{"neuron", "layer1", "layer2", "full"}));
+
+  const CliResult neurons =
+      Cli(Concat({"run", "--output", "csv", "--layer", "neuron"}, kTinyXorJob));
+  ASSERT_EQ(neurons.exit_code, kExitOk) << Describe(neurons);
+  const std::vector<std::string> neuron_lines = Lines(neurons.out);
+  ASSERT_GT(neuron_lines.size(), 1u);
+  for (size_t i = 1; i < neuron_lines.size(); ++i) {
+    EXPECT_THAT(neuron_lines[i], HasSubstr(",neuron,")) << neuron_lines[i];
+  }
 }
 
 TEST_F(CliEndToEndTest, SpecFileWithFlagOverrides) {
@@ -419,6 +475,28 @@ TEST(CliUsageTest, BadFlagsAndSpecFilesAreUsageErrors) {
   EXPECT_THAT(result.err, StartsWith("error: " + path + ": "));
   EXPECT_THAT(result.err, HasSubstr("numClases"));
   std::filesystem::remove_all(dir);
+
+  // A flag of the other task, or a --layer the task does not have: named, nothing sent.
+  result = sgdspectra::testing::RunCli(
+      kCliBinary, {"--server", closed, "run", "--task", "kgmm", "--hidden", "4"});
+  EXPECT_EQ(result.exit_code, kExitUsage) << Describe(result);
+  EXPECT_THAT(result.err, StartsWith("error: --hidden: only valid with --task xor"));
+  result = sgdspectra::testing::RunCli(kCliBinary,
+                                       {"--server", closed, "run", "--task", "xor", "--k", "3"});
+  EXPECT_EQ(result.exit_code, kExitUsage) << Describe(result);
+  EXPECT_THAT(result.err, StartsWith("error: --k: only valid with --task kgmm"));
+  result = sgdspectra::testing::RunCli(
+      kCliBinary, {"--server", closed, "run", "--task", "xor", "--layer", "class"});
+  EXPECT_EQ(result.exit_code, kExitUsage) << Describe(result);
+  EXPECT_THAT(result.err, StartsWith("error: --layer class: "));
+  EXPECT_THAT(result.err, HasSubstr("neuron|layer1|layer2|full|all"));
+  result =
+      sgdspectra::testing::RunCli(kCliBinary, {"--server", closed, "run", "--layer", "neuron"});
+  EXPECT_EQ(result.exit_code, kExitUsage) << Describe(result);
+  EXPECT_THAT(result.err, HasSubstr("class|full|all"));
+  result =
+      sgdspectra::testing::RunCli(kCliBinary, {"--server", closed, "run", "--layer", "layer3"});
+  EXPECT_EQ(result.exit_code, kExitUsage) << Describe(result);
 
   result = sgdspectra::testing::RunCli(kCliBinary, {"--help"});
   EXPECT_EQ(result.exit_code, kExitOk);

@@ -6,6 +6,7 @@
 #include <google/protobuf/util/message_differencer.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -154,7 +155,7 @@ TEST(RenderTest, CsvHasHeaderAndOneRowPerSnapshotAndSpectrum) {
   EXPECT_EQ(row[column("snapshot")], "1");
   EXPECT_EQ(row[column("step")], "80");
   EXPECT_EQ(row[column("matrix")], "HESSIAN");
-  EXPECT_EQ(row[column("block")], "CLASS_BLOCK");
+  EXPECT_EQ(row[column("block")], "class");
   EXPECT_EQ(row[column("block_index")], "0");
   EXPECT_EQ(row[column("outlier_count")], "2");
   // Exact (round-trip) numbers, joined with ';'.
@@ -162,8 +163,204 @@ TEST(RenderTest, CsvHasHeaderAndOneRowPerSnapshotAndSpectrum) {
             "9.5;7.25;0.3333333333333333;0.125;0.1;0.05;0.01;0.001");
   EXPECT_EQ(row[column("test_accuracy")], "0.9");
   const std::vector<std::string> full_row = CsvFields(lines[kClasses + 1]);
-  EXPECT_EQ(full_row[column("block")], "FULL");
+  EXPECT_EQ(full_row[column("block")], "full");
   EXPECT_EQ(full_row[column("block_index")], "-1");
+}
+
+// An XOR job with K = kNeurons: per snapshot, H and G for each neuron block, the first layer,
+// the second layer and the full matrix. The run ends at a sub-optimal classifier covering +mu
+// and -nu.
+constexpr int kNeurons = 3;
+constexpr int kXorSpectraPerSnapshot = 2 * (kNeurons + 3);
+
+std::vector<v1::JobEvent> MakeXorEventStream() {
+  std::vector<v1::JobEvent> events;
+  auto next = [&events]() -> v1::JobEvent& {
+    v1::JobEvent& event = events.emplace_back();
+    event.set_job_id("xor-1");
+    event.set_seq(static_cast<std::int64_t>(events.size()));
+    return event;
+  };
+  v1::Accepted* accepted = next().mutable_accepted();
+  v1::XorTask* task = accepted->mutable_resolved_spec()->mutable_xor_task();
+  task->set_dim(40);
+  task->set_hidden(kNeurons);
+  task->set_snr(1000);
+  task->set_ridge(0.1);
+  accepted->set_steps_total(80);
+
+  v1::Snapshot* snapshot = next().mutable_snapshot();
+  snapshot->set_index(0);
+  snapshot->set_num_classes(kNeurons);
+  snapshot->set_num_means(2);
+  for (int i = 0; i < kNeurons; ++i) {
+    snapshot->add_second_layer_weights(i == 1 ? -1.5 : 0.25 * (i + 1));
+    snapshot->add_weight_mean_products(0.5 + i);  // W_i . mu
+    snapshot->add_weight_mean_products(-0.125);   // W_i . nu
+  }
+  for (v1::MatrixKind matrix : {v1::HESSIAN, v1::G_MATRIX}) {
+    for (int i = 0; i < kNeurons; ++i) {
+      *snapshot->add_spectra() = MakeSpectrum(matrix, v1::NEURON, i, 2);
+    }
+    *snapshot->add_spectra() = MakeSpectrum(matrix, v1::FIRST_LAYER, -1, 4);
+    v1::Spectrum second_layer = MakeSpectrum(matrix, v1::SECOND_LAYER, -1, 4);
+    second_layer.set_outlier_count(2);
+    second_layer.set_overlap_with_means(0);
+    *snapshot->add_spectra() = second_layer;
+    *snapshot->add_spectra() = MakeSpectrum(matrix, v1::FULL, -1, 4);
+  }
+
+  v1::Finished* finished = next().mutable_finished();
+  finished->set_state(v1::SUCCEEDED);
+  v1::ClassifierRank* rank = finished->mutable_rank();
+  rank->add_h_block_outliers(2);
+  rank->add_g_block_outliers(2);
+  rank->set_outlier_rank(2);
+  rank->set_weight_rank(3);
+  rank->set_expected_rank(4);
+  rank->set_rank_deficient(true);
+  for (int covered : {1, 0, 0, 1}) rank->add_covered_clusters(covered);
+  return events;
+}
+
+std::string RenderXor(OutputFormat format, BlockFilter filter) {
+  std::ostringstream out;
+  auto renderer = MakeEventRenderer(format, &out, false, filter);
+  for (const v1::JobEvent& event : MakeXorEventStream()) renderer->Render(event);
+  renderer->Close();
+  return out.str();
+}
+
+// The table's spectrum rows: lines starting with "  H " or "  G ", before the final lines.
+std::vector<std::string> SpectrumRows(const std::string& table) {
+  std::vector<std::string> rows;
+  for (const std::string& line : Lines(table)) {
+    if (line.find(" finished: ") != std::string::npos) break;
+    if (line.rfind("  H ", 0) == 0 || line.rfind("  G ", 0) == 0) rows.push_back(line);
+  }
+  return rows;
+}
+
+TEST(RenderTest, XorTableLabelsEveryLayer) {
+  const std::string text = RenderXor(OutputFormat::kTable, BlockFilter::kAll);
+  EXPECT_THAT(text, HasSubstr("job xor-1 accepted: XOR d=40 K=3 lambda=1000 alpha=0.1"));
+  const std::vector<std::string> rows = SpectrumRows(text);
+  ASSERT_EQ(rows.size(), static_cast<size_t>(kXorSpectraPerSnapshot)) << text;
+  EXPECT_THAT(rows[0], StartsWith("  H n0 "));
+  EXPECT_THAT(rows[2], StartsWith("  H n2 "));
+  EXPECT_THAT(rows[3], StartsWith("  H L1 "));
+  EXPECT_THAT(rows[4], StartsWith("  H L2 "));
+  EXPECT_THAT(rows[5], StartsWith("  H full "));
+  EXPECT_THAT(rows[6], StartsWith("  G n0 "));
+  EXPECT_THAT(rows[10], StartsWith("  G L2 "));
+  // Outliers / expected; the second layer's overlap with the means is not defined: "-".
+  EXPECT_THAT(rows[4], HasSubstr("  2/4  "));
+  EXPECT_THAT(rows[4], HasSubstr("      -  9.5 7.25"));
+  EXPECT_THAT(rows[3], HasSubstr(" 0.9900  9.5 7.25"));
+}
+
+TEST(RenderTest, XorTableShowsSecondLayerWeightsAndMeanProducts) {
+  const std::string text = RenderXor(OutputFormat::kTable, BlockFilter::kAll);
+  EXPECT_THAT(text, HasSubstr("\n  neuron       n0      n1      n2\n"));
+  EXPECT_THAT(text, HasSubstr("\n  v        +0.250  -1.500  +0.750\n"));
+  EXPECT_THAT(text, HasSubstr("\n  W.mu     +0.500  +1.500  +2.500\n"));
+  EXPECT_THAT(text, HasSubstr("\n  W.nu     -0.125  -0.125  -0.125\n"));
+}
+
+TEST(RenderTest, XorFinalLinesStateTheRankAndTheCoveredClusters) {
+  const std::vector<std::string> lines = Lines(RenderXor(OutputFormat::kTable, BlockFilter::kAll));
+  ASSERT_GE(lines.size(), 2u);
+  EXPECT_EQ(lines[lines.size() - 2],
+            "  H second-layer outliers [2]  G second-layer outliers [2]  weight rank 3");
+  EXPECT_EQ(lines.back(),
+            "classifier rank 2 (expected 4, rank-deficient: yes); covered clusters: +mu -nu (2 of "
+            "4)");
+}
+
+TEST(RenderTest, XorWithNoCoveredClusterSaysNone) {
+  std::vector<v1::JobEvent> events = MakeXorEventStream();
+  v1::ClassifierRank* rank = events.back().mutable_finished()->mutable_rank();
+  for (int i = 0; i < rank->covered_clusters_size(); ++i) rank->set_covered_clusters(i, 0);
+  EXPECT_THAT(Lines(RenderAll(OutputFormat::kTable, events, false)).back(),
+              ::testing::EndsWith("covered clusters: none (0 of 4)"));
+}
+
+TEST(RenderTest, LayerFilterSelectsTableRows) {
+  const struct {
+    BlockFilter filter;
+    std::vector<std::string> labels;
+  } cases[] = {
+      {BlockFilter::kNeuron, {"H n0", "H n1", "H n2", "G n0", "G n1", "G n2"}},
+      {BlockFilter::kLayer1, {"H L1", "G L1"}},
+      {BlockFilter::kLayer2, {"H L2", "G L2"}},
+      {BlockFilter::kFull, {"H full", "G full"}},
+  };
+  for (const auto& c : cases) {
+    const std::string text = RenderXor(OutputFormat::kTable, c.filter);
+    const std::vector<std::string> rows = SpectrumRows(text);
+    ASSERT_EQ(rows.size(), c.labels.size()) << text;
+    for (size_t i = 0; i < rows.size(); ++i) {
+      EXPECT_THAT(rows[i], StartsWith("  " + c.labels[i] + " ")) << text;
+    }
+    // The per-snapshot metrics and the final lines stay.
+    EXPECT_THAT(text, HasSubstr("snapshot 0  step 0"));
+    EXPECT_THAT(text, HasSubstr("\n  v  "));
+    EXPECT_THAT(Lines(text).back(), StartsWith("classifier rank 2"));
+  }
+  // A filter that matches nothing in the job (class blocks of an XOR run): no block header.
+  EXPECT_THAT(RenderXor(OutputFormat::kTable, BlockFilter::kClass),
+              Not(HasSubstr("outliers  bulk")));
+  // k-GMM: class rows only.
+  std::ostringstream out;
+  auto renderer = MakeEventRenderer(OutputFormat::kTable, &out, false, BlockFilter::kClass);
+  for (const v1::JobEvent& event : MakeEventStream(true)) renderer->Render(event);
+  EXPECT_EQ(SpectrumRows(out.str()).size(), static_cast<size_t>(kNumSnapshots * kClasses));
+  EXPECT_THAT(out.str(), Not(HasSubstr("H full")));
+}
+
+TEST(RenderTest, XorCsvUsesLowercaseBlockNamesAndTheLayerFilter) {
+  const std::vector<std::string> lines = Lines(RenderXor(OutputFormat::kCsv, BlockFilter::kAll));
+  ASSERT_EQ(lines.size(), 1u + kXorSpectraPerSnapshot);
+  const std::vector<std::string> header = CsvFields(lines[0]);
+  const auto block_column = std::find(header.begin(), header.end(), "block") - header.begin();
+  std::vector<std::string> blocks;
+  for (size_t i = 1; i < lines.size(); ++i) blocks.push_back(CsvFields(lines[i])[block_column]);
+  EXPECT_THAT(blocks,
+              ::testing::ElementsAre("neuron", "neuron", "neuron", "layer1", "layer2", "full",
+                                     "neuron", "neuron", "neuron", "layer1", "layer2", "full"));
+
+  const std::vector<std::string> layer2 =
+      Lines(RenderXor(OutputFormat::kCsv, BlockFilter::kLayer2));
+  ASSERT_EQ(layer2.size(), 3u);
+  EXPECT_EQ(CsvFields(layer2[1])[block_column], "layer2");
+  EXPECT_EQ(CsvFields(layer2[2])[block_column], "layer2");
+
+  // jsonl ignores the filter: whole events.
+  EXPECT_EQ(Lines(RenderXor(OutputFormat::kJsonl, BlockFilter::kLayer2)).size(), 3u);
+  EXPECT_THAT(RenderXor(OutputFormat::kJsonl, BlockFilter::kLayer2), HasSubstr("\"NEURON\""));
+}
+
+TEST(RenderTest, BlockNamesAndLayerFilterNames) {
+  EXPECT_EQ(BlockCsvName(v1::CLASS_BLOCK), "class");
+  EXPECT_EQ(BlockCsvName(v1::FULL), "full");
+  EXPECT_EQ(BlockCsvName(v1::NEURON), "neuron");
+  EXPECT_EQ(BlockCsvName(v1::FIRST_LAYER), "layer1");
+  EXPECT_EQ(BlockCsvName(v1::SECOND_LAYER), "layer2");
+  EXPECT_EQ(BlockCsvName(v1::BLOCK_KIND_UNSPECIFIED), "unspecified");
+
+  BlockFilter filter;
+  ASSERT_TRUE(ParseBlockFilter("Layer2", &filter));
+  EXPECT_EQ(filter, BlockFilter::kLayer2);
+  ASSERT_TRUE(ParseBlockFilter("neuron", &filter));
+  EXPECT_EQ(filter, BlockFilter::kNeuron);
+  EXPECT_FALSE(ParseBlockFilter("layer3", &filter));
+
+  EXPECT_TRUE(BlockFilterFitsTask(BlockFilter::kClass, v1::JobSpec::kKgmm));
+  EXPECT_FALSE(BlockFilterFitsTask(BlockFilter::kClass, v1::JobSpec::kXorTask));
+  EXPECT_FALSE(BlockFilterFitsTask(BlockFilter::kLayer1, v1::JobSpec::kKgmm));
+  EXPECT_TRUE(BlockFilterFitsTask(BlockFilter::kFull, v1::JobSpec::kXorTask));
+  EXPECT_EQ(BlockFilterNames(v1::JobSpec::kXorTask), "neuron|layer1|layer2|full|all");
+  EXPECT_EQ(BlockFilterNames(v1::JobSpec::kKgmm), "class|full|all");
 }
 
 TEST(RenderTest, CsvOfAnEmptyStreamIsTheHeader) {

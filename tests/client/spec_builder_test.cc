@@ -155,8 +155,125 @@ TEST(SpecBuilderTest, OutOfBoundValuesAreLeftToTheServer) {
 TEST(SpecBuilderTest, MisspeltEnumValueIsAUsageError) {
   EXPECT_THROW(ParseFlags({"--schedule", "sometimes"}), CLI::ValidationError);
   EXPECT_THROW(ParseFlags({"--outlier-method", "guess"}), CLI::ValidationError);
-  EXPECT_THROW(ParseFlags({"--task", "xor"}), CLI::ValidationError);
+  EXPECT_THROW(ParseFlags({"--task", "xorr"}), CLI::ValidationError);
   EXPECT_THROW(ParseFlags({"--d", "four"}), CLI::ParseError);
+}
+
+TEST(SpecBuilderTest, XorFlagsSetTheXorTask) {
+  v1::JobSpec spec;
+  ASSERT_TRUE(BuildJobSpec(ParseFlags({"--task", "xor", "--d", "250", "--hidden", "4", "--lambda",
+                                       "1000", "--alpha", "0.05", "--second-layer-margin", "2.5",
+                                       "--decoy-draws", "8", "--t-end", "80"}),
+                           &spec)
+                  .ok());
+  ASSERT_TRUE(spec.has_xor_task());
+  EXPECT_FALSE(spec.has_kgmm());
+  EXPECT_EQ(spec.xor_task().dim(), 250);
+  EXPECT_EQ(spec.xor_task().hidden(), 4);
+  EXPECT_EQ(spec.xor_task().snr(), 1000.0);
+  ASSERT_TRUE(spec.xor_task().has_ridge());
+  EXPECT_EQ(spec.xor_task().ridge(), 0.05);
+  ASSERT_TRUE(spec.xor_task().has_second_layer_margin());
+  EXPECT_EQ(spec.xor_task().second_layer_margin(), 2.5);
+  EXPECT_EQ(spec.xor_task().decoy_draws(), 8);
+  EXPECT_EQ(spec.sgd().t_end(), 80.0);
+}
+
+TEST(SpecBuilderTest, SharedFlagsFollowTheTask) {
+  // --d, --lambda and --ridge set kgmm.* for k-GMM and xor_task.* for XOR.
+  v1::JobSpec kgmm;
+  ASSERT_TRUE(
+      BuildJobSpec(ParseFlags({"--d", "60", "--lambda", "30", "--ridge", "0.2"}), &kgmm).ok());
+  ASSERT_TRUE(kgmm.has_kgmm());
+  EXPECT_EQ(kgmm.kgmm().dim(), 60);
+  EXPECT_EQ(kgmm.kgmm().snr(), 30.0);
+  EXPECT_EQ(kgmm.kgmm().ridge(), 0.2);
+
+  v1::JobSpec xor_spec;
+  ASSERT_TRUE(BuildJobSpec(ParseFlags({"--task", "XOR", "--dim", "60", "--snr", "30", "--ridge",
+                                       "0.2", "--K", "6"}),
+                           &xor_spec)
+                  .ok());
+  ASSERT_TRUE(xor_spec.has_xor_task());
+  EXPECT_EQ(xor_spec.xor_task().dim(), 60);
+  EXPECT_EQ(xor_spec.xor_task().snr(), 30.0);
+  EXPECT_EQ(xor_spec.xor_task().ridge(), 0.2);
+  EXPECT_EQ(xor_spec.xor_task().hidden(), 6);
+
+  // Without --task an XOR-only flag chooses XOR; --task alone gives the task's defaults.
+  v1::JobSpec inferred;
+  ASSERT_TRUE(BuildJobSpec(ParseFlags({"--hidden", "2", "--d", "40"}), &inferred).ok());
+  ASSERT_TRUE(inferred.has_xor_task());
+  EXPECT_EQ(inferred.xor_task().dim(), 40);
+  v1::JobSpec bare;
+  ASSERT_TRUE(BuildJobSpec(ParseFlags({"--task", "xor"}), &bare).ok());
+  v1::JobSpec expected;
+  expected.mutable_xor_task();
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(bare, expected))
+      << bare.DebugString();
+}
+
+TEST(SpecBuilderTest, LastRidgeFlagWinsWhateverItsName) {
+  v1::JobSpec spec;
+  ASSERT_TRUE(BuildJobSpec(ParseFlags({"--beta", "0.1", "--ridge", "0.3"}), &spec).ok());
+  EXPECT_EQ(spec.kgmm().ridge(), 0.3);
+  ASSERT_TRUE(BuildJobSpec(ParseFlags({"--ridge", "0.3", "--beta", "0.1"}), &spec).ok());
+  EXPECT_EQ(spec.kgmm().ridge(), 0.1);
+  ASSERT_TRUE(BuildJobSpec(ParseFlags({"--alpha", "0.05", "--ridge", "0.07"}), &spec).ok());
+  EXPECT_EQ(spec.xor_task().ridge(), 0.07);
+}
+
+TEST(SpecBuilderTest, FlagOfTheOtherTaskIsAnErrorNamingIt) {
+  const struct {
+    std::vector<std::string> args;
+    std::string flag;
+  } cases[] = {
+      {{"--task", "xor", "--k", "3"}, "--k"},
+      {{"--task", "xor", "--num-classes", "3"}, "--k"},
+      {{"--task", "xor", "--class-probs", "0.5,0.5"}, "--class-probs"},
+      {{"--task", "xor", "--beta", "0.1"}, "--beta"},
+      {{"--task", "kgmm", "--hidden", "4"}, "--hidden"},
+      {{"--task", "kgmm", "--alpha", "0.1"}, "--alpha"},
+      {{"--task", "kgmm", "--second-layer-margin", "3"}, "--second-layer-margin"},
+      {{"--task", "kgmm", "--decoy-draws", "4"}, "--decoy-draws"},
+      // Without --task an XOR-only flag chooses XOR, so a k-GMM-only flag is the odd one.
+      {{"--k", "3", "--hidden", "4"}, "--k"},
+      {{"--alpha", "0.1", "--k", "3", "--task", "kgmm"}, "--alpha"},
+  };
+  for (const auto& c : cases) {
+    v1::JobSpec spec;
+    const Status status = BuildJobSpec(ParseFlags(c.args), &spec);
+    ASSERT_FALSE(status.ok()) << ::testing::PrintToString(c.args);
+    EXPECT_EQ(status.code(), google::protobuf::util::StatusCode::kInvalidArgument);
+    EXPECT_THAT(std::string(status.message()), ::testing::StartsWith(c.flag + ": only"))
+        << status.message();
+  }
+}
+
+TEST(SpecBuilderTest, XorSpecFileChoosesTheTaskForTheSharedFlags) {
+  const std::string path = WriteTempFile(R"({
+    "seed": "4", "xorTask": {"dim": "250", "hidden": 4, "snr": 1000, "ridge": 0.1}})");
+  v1::JobSpec spec;
+  ASSERT_TRUE(
+      BuildJobSpec(ParseFlags({"--spec", path, "--d", "40", "--lambda", "500"}), &spec).ok());
+  ASSERT_TRUE(spec.has_xor_task());
+  EXPECT_EQ(spec.xor_task().dim(), 40);
+  EXPECT_EQ(spec.xor_task().snr(), 500.0);
+  EXPECT_EQ(spec.xor_task().hidden(), 4);
+  EXPECT_EQ(spec.xor_task().ridge(), 0.1);
+  EXPECT_EQ(spec.seed(), 4u);
+
+  // A k-GMM-only flag on an XOR file names the flag and the file.
+  const Status wrong = BuildJobSpec(ParseFlags({"--spec", path, "--k", "3"}), &spec);
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_THAT(std::string(wrong.message()), HasSubstr("--k: only valid with --task kgmm"));
+  EXPECT_THAT(std::string(wrong.message()), HasSubstr("--spec file"));
+
+  // --task replaces the file's task.
+  ASSERT_TRUE(BuildJobSpec(ParseFlags({"--spec", path, "--task", "kgmm", "--k", "3"}), &spec).ok());
+  ASSERT_TRUE(spec.has_kgmm());
+  EXPECT_EQ(spec.kgmm().num_classes(), 3);
+  std::remove(path.c_str());
 }
 
 TEST(SpecBuilderTest, JsonInBothFieldNameStylesParses) {
@@ -241,6 +358,22 @@ TEST(SpecBuilderTest, ShippedK1ExampleIsTheSpecMdSetup) {
   EXPECT_EQ(spec.sgd().c_delta(), 1.0);
   EXPECT_EQ(spec.sgd().t_end(), 20.0);
   EXPECT_EQ(spec.analysis().test_ratio(), 4.0);
+}
+
+TEST(SpecBuilderTest, ShippedX1ExampleIsTheSpecMdSetup) {
+  v1::JobSpec spec;
+  const Status status = ReadSpecFile(std::string(SGDSPECTRA_EXAMPLES_DIR) + "/xor_x1.json", &spec);
+  ASSERT_TRUE(status.ok()) << status.ToString();
+  // SPEC.md, reproduction suite X1: d=250, K=4, lambda=1000, alpha=0.1, c_delta=1, t to 80.
+  ASSERT_TRUE(spec.has_xor_task());
+  EXPECT_EQ(spec.xor_task().dim(), 250);
+  EXPECT_EQ(spec.xor_task().hidden(), 4);
+  EXPECT_EQ(spec.xor_task().snr(), 1000.0);
+  EXPECT_EQ(spec.xor_task().ridge(), 0.1);
+  EXPECT_EQ(spec.sgd().c_delta(), 1.0);
+  EXPECT_EQ(spec.sgd().t_end(), 80.0);
+  EXPECT_EQ(spec.schedule().kind(), v1::Schedule::LOG_SPACED_TIME);
+  EXPECT_EQ(spec.schedule().num_points(), 12);
 }
 
 }  // namespace
