@@ -15,8 +15,7 @@ namespace {
 
 TEST(ExamplesTest, EveryShippedSpecParsesAndValidates) {
   int checked = 0;
-  for (const auto& entry :
-       std::filesystem::recursive_directory_iterator(SGDSPECTRA_EXAMPLES_DIR)) {
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(SGDSPECTRA_EXAMPLES_DIR)) {
     if (entry.path().extension() != ".json") continue;
     if (entry.path().string().find("node_modules") != std::string::npos) continue;
     std::ifstream in(entry.path());
