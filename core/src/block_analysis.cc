@@ -79,6 +79,31 @@ SpectrumReport AnalyzeBlock(const BlockTarget& target, const AnalysisSpec& analy
   return report;
 }
 
+std::vector<MatrixKind> AnalysedMatrices(const AnalysisSpec& analysis) {
+  std::vector<MatrixKind> matrices{MatrixKind::kHessian};
+  if (analysis.g_matrix) matrices.push_back(MatrixKind::kGMatrix);
+  return matrices;
+}
+
+PendingBlock& AddSampleBlock(std::vector<PendingBlock>* blocks, const SampleSet& samples,
+                             std::unique_ptr<SampleMixing> mixing) {
+  blocks->emplace_back();
+  PendingBlock& b = blocks->back();
+  b.mixing = std::move(mixing);
+  b.op = std::make_unique<SampleGramOperator>(samples.inputs, *b.mixing, nullptr);
+  b.null_op = std::make_unique<SampleGramOperator>(samples.noise, *b.mixing, nullptr);
+  b.target.op = b.op.get();
+  b.target.null_op = b.null_op.get();
+  b.target.num_samples = samples.size();
+  return b;
+}
+
+long TotalProducts(const std::vector<SpectrumReport>& spectra) {
+  long total = 0;
+  for (const SpectrumReport& s : spectra) total += s.solver.products + s.edge_solver.products;
+  return total;
+}
+
 bool AnalyzeBlocks(std::vector<PendingBlock>* blocks, const AnalysisSpec& analysis,
                    uint64_t run_seed, int snapshot_index, ThreadPool* pool,
                    const CancelFn& cancel) {

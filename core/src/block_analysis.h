@@ -12,6 +12,7 @@
 
 #include "sgdspectra/core/curvature_operators.h"
 #include "sgdspectra/core/experiment_spec.h"
+#include "sgdspectra/core/gaussian_mixture.h"
 #include "sgdspectra/core/snapshot.h"
 #include "sgdspectra/core/thread_pool.h"
 
@@ -54,6 +55,18 @@ struct PendingBlock {
   MatrixXd vectors;
   bool cancelled = false;
 };
+
+// The matrices a snapshot analyses: H, and G unless analysis.g_matrix is off.
+std::vector<MatrixKind> AnalysedMatrices(const AnalysisSpec& analysis);
+
+// Appends a block with this mixing over `samples`' inputs, its null over their noise rows.
+// The operators get no pool: AnalyzeBlocks runs whole solves in parallel. The returned
+// reference is valid until the next append.
+PendingBlock& AddSampleBlock(std::vector<PendingBlock>* blocks, const SampleSet& samples,
+                             std::unique_ptr<SampleMixing> mixing);
+
+// Operator applications of a snapshot's solves and null solves.
+long TotalProducts(const std::vector<SpectrumReport>& spectra);
 
 // Analyses every block, the n-th with solve seed SolveSeed(run_seed, snapshot_index, n + 1).
 // Blocks run in parallel on the pool, each solve on one thread: build the operators without a

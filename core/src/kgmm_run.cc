@@ -122,20 +122,10 @@ Status KgmmRun::Analyze(int snapshot_index, Snapshot* out) {
   RowMatrix residual = eval.probs;
   for (long j = 0; j < m; ++j) residual(j, test_.labels[j]) -= 1.0;
 
-  std::vector<MatrixKind> matrices{MatrixKind::kHessian};
-  if (spec_.analysis.g_matrix) matrices.push_back(MatrixKind::kGMatrix);
-  // Operators are built without the pool: AnalyzeBlocks runs whole solves in parallel.
+  const std::vector<MatrixKind> matrices = AnalysedMatrices(spec_.analysis);
   std::vector<PendingBlock> blocks;
   auto add_block = [&](std::unique_ptr<SampleMixing> mixing) -> PendingBlock& {
-    blocks.emplace_back();
-    PendingBlock& b = blocks.back();
-    b.mixing = std::move(mixing);
-    b.op = std::make_unique<SampleGramOperator>(test_.inputs, *b.mixing, nullptr);
-    b.null_op = std::make_unique<SampleGramOperator>(test_.noise, *b.mixing, nullptr);
-    b.target.op = b.op.get();
-    b.target.null_op = b.null_op.get();
-    b.target.num_samples = m;
-    return b;
+    return AddSampleBlock(&blocks, test_, std::move(mixing));
   };
 
   // Full matrices first: the longest solves start first, so the pool stays busy.
@@ -203,9 +193,7 @@ Status KgmmRun::Analyze(int snapshot_index, Snapshot* out) {
     out->gradient_overlap = ProjectedFraction(eigenvectors, out->gradient_overlap_rank, g);
   }
 
-  for (const SpectrumReport& s : out->spectra) {
-    out->total_products += s.solver.products + s.edge_solver.products;
-  }
+  out->total_products = TotalProducts(out->spectra);
   out->analysis_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return Status::Ok();
