@@ -12,7 +12,9 @@
 #include "client/connection.h"
 #include "client/exit_codes.h"
 #include "client/render.h"
+#include "client/server_target.h"
 #include "client/spec_builder.h"
+#include "client/sweep_command.h"
 
 #ifndef SGDSPECTRA_CLIENT_VERSION
 #define SGDSPECTRA_CLIENT_VERSION "unknown"
@@ -56,6 +58,7 @@ struct ParsedFlags {
   bool include_test_sample = false;
   std::string out_path;
   std::string health_service;
+  SweepOptions sweep;
 };
 
 void AddOutputOption(CLI::App* command, std::string* output) {
@@ -99,7 +102,9 @@ int RunCli(int argc, char** argv) {
   app.footer(kExitCodeHelp);
   app.require_subcommand(1);
   app.fallthrough();  // global options may also follow the subcommand
-  app.add_option("--server,-s", flags.server, "Server address HOST:PORT")
+  app.add_option("--server,-s", flags.server,
+                 "Server HOST:PORT, or several replicas: H1:P1,H2:P2 or a name resolving to "
+                 "several addresses (dns:///NAME:PORT); new jobs are balanced round-robin")
       ->envname("SGDSPECTRA_SERVER")
       ->capture_default_str();
   app.add_option("--timeout", flags.timeout_seconds,
@@ -161,6 +166,10 @@ int RunCli(int argc, char** argv) {
       "health", "grpc.health.v1 check: exit 0 if the server is SERVING, else non-zero");
   health->add_option("--service", flags.health_service, "Service name (default: whole server)");
 
+  CLI::App* sweep = app.add_subcommand(
+      "sweep", "Run a grid of jobs (seeds x spec fields) and write a results folder");
+  AddSweepOptions(sweep, &flags.sweep);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
@@ -169,8 +178,13 @@ int RunCli(int argc, char** argv) {
   }
 
   CommandContext context;
+  std::string target_error;
+  if (!ParseServerTarget(flags.server, &context.target, &target_error)) {
+    std::cerr << "error: " << target_error << std::endl;
+    return kExitUsage;
+  }
   context.server_address = flags.server;
-  context.channel = MakeChannel(flags.server);
+  context.channel = MakeBalancedChannel(context.target);
   context.timeout_seconds = flags.timeout_seconds;
   context.out = &std::cout;
   context.err = &std::cerr;
@@ -200,6 +214,18 @@ int RunCli(int argc, char** argv) {
     }
     if (run->parsed()) return RunJobCommand(context, spec, stream_options);
     return SubmitJobCommand(context, spec, output);
+  }
+  if (sweep->parsed()) return SweepCommand(context, flags.sweep);
+
+  // A job lives on the replica that accepted it: with several, talk to that one.
+  if ((watch->parsed() || get->parsed() || cancel->parsed() || result->parsed()) &&
+      context.target.several_endpoints()) {
+    const grpc::Status located = LocateJob(context.target, flags.job_id, flags.timeout_seconds,
+                                           &context.channel, &context.server_address);
+    if (!located.ok()) {
+      std::cerr << "error: " << FormatRpcError(located) << std::endl;
+      return kExitRpcError;
+    }
   }
   if (watch->parsed()) {
     return WatchJobCommand(context, flags.job_id, flags.after_seq, stream_options);

@@ -20,13 +20,15 @@
 #include <string>
 
 #include "client/render.h"
+#include "client/server_target.h"
 #include "sgdspectra/v1/jobs.pb.h"
 
 namespace sgdspectra::client {
 
 struct CommandContext {
-  std::string server_address;  // as given; shown in the re-attach hint
-  std::shared_ptr<grpc::Channel> channel;
+  std::string server_address;  // shown in the re-attach hint: the target, or the job's replica
+  ServerTarget target;         // what --server named (one server or several replicas)
+  std::shared_ptr<grpc::Channel> channel;  // balanced over target's replicas, or one replica
   double timeout_seconds = 30;  // deadline of unary RPCs; <= 0 = none
   std::ostream* out = nullptr;
   std::ostream* err = nullptr;

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
+#include <utility>
 
 namespace sgdspectra::client {
 namespace {
@@ -31,7 +32,11 @@ extern "C" void OnInterruptSignal(int /*signal*/) {
 
 }  // namespace
 
-InterruptWatcher::InterruptWatcher(grpc::ClientContext* context) : context_(context) {
+InterruptWatcher::InterruptWatcher(grpc::ClientContext* context)
+    : InterruptWatcher([context] { context->TryCancel(); }) {}
+
+InterruptWatcher::InterruptWatcher(std::function<void()> on_interrupt)
+    : on_interrupt_(std::move(on_interrupt)) {
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) {
     // Without a pipe Ctrl-C keeps its default action (the process ends; the job goes on).
@@ -74,8 +79,8 @@ void InterruptWatcher::WaitForSignal() {
     const ssize_t n = read(pipe_read_fd_, &byte, 1);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0 || byte == kStopByte) return;
-    // Ends the call: the main thread's Read() returns false and Finish() gives CANCELLED.
-    context_->TryCancel();
+    // E.g. ends the call: the main thread's Read() returns false and Finish() gives CANCELLED.
+    on_interrupt_();
   }
 }
 

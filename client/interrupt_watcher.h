@@ -7,7 +7,7 @@
 // installed with SA_RESETHAND, so a second Ctrl-C gets the default action and ends the process
 // at once if detaching itself hangs.
 //
-// Ownership: `context` is borrowed and must outlive the watcher. The signal dispositions are
+// Ownership: `context` (or what `on_interrupt` touches) is borrowed and must outlive the watcher. The signal dispositions are
 // process-wide, so at most one InterruptWatcher may exist at a time; the destructor restores the
 // previous dispositions. Thread-safety: construct and destroy on one thread; interrupted() may
 // be called from any thread.
@@ -17,6 +17,7 @@
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
 
+#include <functional>
 #include <thread>
 
 namespace sgdspectra::client {
@@ -24,6 +25,9 @@ namespace sgdspectra::client {
 class InterruptWatcher {
  public:
   explicit InterruptWatcher(grpc::ClientContext* context);
+  // Calls `on_interrupt` on the watcher's thread (not in the handler) at each SIGINT/SIGTERM;
+  // it must be thread-safe and not block (e.g. cancel calls, set a flag).
+  explicit InterruptWatcher(std::function<void()> on_interrupt);
   ~InterruptWatcher();
 
   InterruptWatcher(const InterruptWatcher&) = delete;
@@ -35,7 +39,7 @@ class InterruptWatcher {
  private:
   void WaitForSignal();
 
-  grpc::ClientContext* const context_;
+  const std::function<void()> on_interrupt_;
   int pipe_read_fd_ = -1;
   int pipe_write_fd_ = -1;
   struct sigaction previous_sigint_ {};

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <cinttypes>
 #include <cstdio>
 #include <exception>
@@ -29,17 +30,30 @@ int64_t NowUnixMs() {
 }
 
 // "j-" + a zero-padded counter: unique, and string order is creation order.
-std::string JobIdFor(int64_t number) {
+// "j-<store id>-<10-digit counter>", e.g. "j-3fa9c1d2-0000000001". The store id keeps ids of
+// different replicas apart (a client balancing over several servers may ask any of them);
+// the fixed-width counter keeps one server's ids in submission order as strings.
+std::string JobIdFor(const std::string& store_id, int64_t number) {
   char buffer[32];
-  std::snprintf(buffer, sizeof(buffer), "j-%010" PRId64, number);
-  return buffer;
+  std::snprintf(buffer, sizeof(buffer), "%010" PRId64, number);
+  return "j-" + store_id + "-" + buffer;
 }
 
-// The counter of a well-formed job id, or -1.
+// The counter of a well-formed job id, or -1. Also accepts "j-<10 digits>", the form of data
+// dirs written before ids carried the store id.
 int64_t JobNumberOf(const std::string& job_id) {
-  if (job_id.size() != 12 || job_id.compare(0, 2, "j-") != 0) return -1;
+  constexpr size_t kDigits = 10;
+  if (job_id.size() < 2 + kDigits || job_id.compare(0, 2, "j-") != 0) return -1;
+  const size_t digits_at = job_id.size() - kDigits;
+  if (digits_at != 2) {
+    // "j-" + hex store id + "-" before the digits.
+    if (job_id[digits_at - 1] != '-' || digits_at - 3 == 0) return -1;
+    for (size_t i = 2; i + 1 < digits_at; ++i) {
+      if (!std::isxdigit(static_cast<unsigned char>(job_id[i]))) return -1;
+    }
+  }
   int64_t number = 0;
-  for (size_t i = 2; i < job_id.size(); ++i) {
+  for (size_t i = digits_at; i < job_id.size(); ++i) {
     if (job_id[i] < '0' || job_id[i] > '9') return -1;
     number = number * 10 + (job_id[i] - '0');
   }
@@ -219,7 +233,7 @@ grpc::Status JobManager::Submit(const v1::JobSpec& proto_spec, v1::Job* job) {
 
   const int64_t now = NowUnixMs();
   v1::Job initial;
-  initial.set_job_id(JobIdFor(number));
+  initial.set_job_id(JobIdFor(store_->store_id(), number));
   initial.set_state(v1::QUEUED);
   *initial.mutable_resolved_spec() = ResolvedJobSpecToProto(spec);
   initial.set_created_unix_ms(now);

@@ -2,8 +2,10 @@
 
 #include <sqlite3.h>
 
+#include <cstdio>
 #include <functional>
 #include <map>
+#include <random>
 #include <utility>
 
 namespace sgdspectra::server {
@@ -30,7 +32,21 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE TABLE IF NOT EXISTS results (
   job_id TEXT PRIMARY KEY,
   result BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL);
 )sql";
+
+constexpr char kStoreIdKey[] = "store_id";
+
+// 8 lower-case hex digits from the operating system's entropy: an identifier that differs
+// between data dirs with overwhelming probability (not numerics, so not our seeded generator).
+std::string NewStoreId() {
+  std::random_device entropy;
+  char buffer[16];
+  std::snprintf(buffer, sizeof(buffer), "%08x", static_cast<unsigned>(entropy()));
+  return buffer;
+}
 
 // A prepared statement that finalizes itself.
 class Statement {
@@ -101,8 +117,30 @@ Status JobStore::Open(const std::string& data_dir, std::unique_ptr<JobStore>* st
     Status status = opened->Exec(sql);
     if (!status.ok()) return status;
   }
+  Status status = opened->LoadOrCreateStoreId();
+  if (!status.ok()) return status;
   *store = std::move(opened);
   return Status::Ok();
+}
+
+Status JobStore::LoadOrCreateStoreId() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return InTransactionLocked([this]() -> Status {
+    Statement select(db_, "SELECT value FROM meta WHERE key = ?1");
+    if (!select.ok()) return select.Error("prepare");
+    select.BindText(1, kStoreIdKey);
+    const int rc = sqlite3_step(select.get());
+    if (rc == SQLITE_ROW) {
+      store_id_ = select.ColumnBytes(0);
+      return Status::Ok();
+    }
+    if (rc != SQLITE_DONE) return select.Error("step");
+    store_id_ = NewStoreId();
+    Statement insert(db_, "INSERT INTO meta (key, value) VALUES (?1, ?2)");
+    insert.BindText(1, kStoreIdKey);
+    insert.BindText(2, store_id_);
+    return insert.Run();
+  });
 }
 
 JobStore::~JobStore() {

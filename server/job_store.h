@@ -6,6 +6,7 @@
 //            error_message, build_version, steps_total)
 //   events  (job_id, seq, event = serialized sgdspectra.v1.JobEvent)
 //   results (job_id, result = serialized sgdspectra.v1.JobResult holding weights and means)
+//   meta    (key, value): `store_id`, 8 hex digits drawn once when the database is created
 // Every write is one transaction, committed before the call returns; the job manager persists
 // an event before any watcher can see it.
 //
@@ -60,6 +61,10 @@ class JobStore {
   // Copies the WAL into the main file (a clean shutdown leaves one self-contained file).
   Status Checkpoint();
 
+  // This database's identifier (8 hex digits, fixed when it was created). Job ids embed it so
+  // that replicas with their own data dirs never hand out the same id. Immutable after Open().
+  const std::string& store_id() const { return store_id_; }
+
  private:
   explicit JobStore(sqlite3* db) : db_(db) {}
   Status Exec(const char* sql);
@@ -67,9 +72,11 @@ class JobStore {
   Status InsertEventLocked(const v1::JobEvent& event);
   Status InsertResultLocked(const std::string& job_id, const v1::JobResult& result);
   Status InTransactionLocked(const std::function<Status()>& body);
+  Status LoadOrCreateStoreId();
 
   std::mutex mutex_;
   sqlite3* db_;
+  std::string store_id_;
 };
 
 }  // namespace sgdspectra::server

@@ -76,6 +76,29 @@ TEST(JobStoreTest, JobsEventsAndResultsSurviveReopening) {
   EXPECT_FALSE(found);
 }
 
+// Job ids embed the store id, so it must survive a restart (ids stay unique and ordered on one
+// server) and differ between data dirs (replicas never share an id).
+TEST(JobStoreTest, StoreIdIsStableAcrossReopeningAndDiffersBetweenDataDirs) {
+  const std::string first_dir = TestDataDir();
+  const std::string second_dir = TestDataDir();
+  ASSERT_NE(first_dir, second_dir);
+  std::string first_id;
+  {
+    std::unique_ptr<JobStore> store;
+    ASSERT_TRUE(JobStore::Open(first_dir, &store).ok());
+    first_id = store->store_id();
+  }
+  EXPECT_EQ(first_id.size(), 8u);
+  EXPECT_EQ(first_id.find_first_not_of("0123456789abcdef"), std::string::npos) << first_id;
+  std::unique_ptr<JobStore> reopened;
+  ASSERT_TRUE(JobStore::Open(first_dir, &reopened).ok());
+  EXPECT_EQ(reopened->store_id(), first_id);
+  std::unique_ptr<JobStore> other;
+  ASSERT_TRUE(JobStore::Open(second_dir, &other).ok());
+  // Two independent 32-bit draws collide with probability 2^-32.
+  EXPECT_NE(other->store_id(), first_id);
+}
+
 TEST(JobStoreTest, OpeningInAMissingDirectoryIsAnError) {
   std::unique_ptr<JobStore> store;
   const Status status = JobStore::Open("/nonexistent/sgdspectra/dir", &store);

@@ -43,11 +43,12 @@ std::string MakeTempDir() {
 
 std::unique_ptr<ChildServer> ChildServer::Start(const std::string& binary,
                                                 const std::string& data_dir,
-                                                const std::vector<std::string>& extra_args) {
+                                                const std::vector<std::string>& extra_args,
+                                                int port) {
   const std::string port_dir = MakeTempDir();
   const std::string port_file = port_dir + "/port";
-  std::vector<std::string> args = {binary,    "--listen",   "127.0.0.1:0", "--port-file",
-                                   port_file, "--data-dir", data_dir};
+  std::vector<std::string> args = {binary,    "--listen",   "127.0.0.1:" + std::to_string(port),
+                                   "--port-file", port_file, "--data-dir", data_dir};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());

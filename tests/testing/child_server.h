@@ -1,6 +1,6 @@
 // ChildServer: runs a server binary as a child process for end-to-end tests.
 //
-// Start() launches `<binary> --listen 127.0.0.1:0 --port-file <tmp> --data-dir <data_dir>
+// Start() launches `<binary> --listen 127.0.0.1:<port, default 0> --port-file <tmp> --data-dir <data_dir>
 // <extra_args...>` and waits (bounded, by polling the port file) until the server has written
 // the port it bound. The child's stderr goes to the test's stderr so its logs show up in test
 // output.
@@ -24,9 +24,11 @@ namespace sgdspectra::testing {
 class ChildServer {
  public:
   // Returns nullptr (after printing why to stderr) if the child could not be started or did
-  // not write its port file within the startup deadline (30 s).
+  // not write its port file within the startup deadline (30 s). `port` 0 lets the server pick
+  // a free port; a fixed port lets a test restart a server where its clients expect it.
   static std::unique_ptr<ChildServer> Start(const std::string& binary, const std::string& data_dir,
-                                            const std::vector<std::string>& extra_args = {});
+                                            const std::vector<std::string>& extra_args = {},
+                                            int port = 0);
 
   ChildServer(const ChildServer&) = delete;
   ChildServer& operator=(const ChildServer&) = delete;
