@@ -20,12 +20,13 @@ __path__.append(_os.path.join(_stubs.locate(), "sgdspectra"))
 
 from .v1 import jobs_pb2, jobs_pb2_grpc  # noqa: E402
 from .client import (Client, EventStream, SgdSpectraError, as_job_spec, job_state,  # noqa: E402
-                     matrix_to_numpy, to_dict)
+                     matrix_to_numpy, parse_target, to_dict)
 from .rows import snapshot_rows, to_dataframe  # noqa: E402
 from .plot import plot_snapshots  # noqa: E402
 
 __all__ = [
     "Client", "EventStream", "SgdSpectraError", "as_job_spec", "job_state", "jobs_pb2",
-    "jobs_pb2_grpc", "matrix_to_numpy", "plot_snapshots", "snapshot_rows", "to_dataframe",
+    "jobs_pb2_grpc", "matrix_to_numpy", "parse_target", "plot_snapshots", "snapshot_rows",
+    "to_dataframe",
     "to_dict",
 ]

@@ -9,6 +9,8 @@ stream returned by run() / watch() must be consumed by one thread.
 """
 
 import collections.abc
+import socket
+import threading
 
 import grpc
 from google.protobuf import json_format
@@ -42,6 +44,76 @@ class SgdSpectraError(Exception):
         code = error.code() if hasattr(error, "code") else None
         details = error.details() if hasattr(error, "details") else None
         return cls(code.name if code is not None else "UNKNOWN", details or str(error))
+
+
+def parse_target(address):
+    """(channel target, endpoints) for `address`, the same forms as the CLI's --server:
+
+    "host:port"                  one name; gRPC resolves it, and a name with several addresses
+    "dns:///name:port"           (a Kubernetes headless Service) is balanced round-robin;
+                                 endpoints are the addresses it resolves to now
+    "h1:p1,h2:p2" / "ipv4:a:p,b:q"  an explicit list: resolved here into one ipv4:/ipv6: target
+    "unix:/path" and other schemes  passed through (one endpoint)
+    """
+    if not address:
+        raise ValueError("address must not be empty")
+    items = None
+    if address.startswith(("ipv4:", "ipv6:")):
+        items = address[5:].split(",")
+    elif "," in address and "://" not in address:
+        items = address.split(",")
+    if items is not None:
+        endpoints, families = [], set()
+        for item in items:
+            host, port = _split_host_port(item)
+            for family, address_text in _resolve(host, port):
+                families.add(family)
+                if address_text not in endpoints:
+                    endpoints.append(address_text)
+        if len(families) != 1:
+            raise ValueError("%r mixes IPv4 and IPv6 addresses; give one family" % address)
+        scheme = "ipv4:" if families == {socket.AF_INET} else "ipv6:"
+        return scheme + ",".join(endpoints), endpoints
+    name = address
+    if address.startswith("dns:"):
+        name = address[4:]
+        if name.startswith("//"):
+            name = name[name.find("/", 2) + 1:] if name.find("/", 2) >= 0 else ""
+    elif "://" in address or address.startswith(("unix:", "unix-abstract:", "vsock:")):
+        return address, [address]
+    try:
+        host, port = _split_host_port(name)
+        endpoints = []
+        for _, address_text in _resolve(host, port):
+            if address_text not in endpoints:
+                endpoints.append(address_text)
+        return address, endpoints or [address]
+    except ValueError:
+        return address, [address]
+
+
+def _split_host_port(item):
+    if item.startswith("["):
+        host, _, port = item[1:].partition("]:")
+    else:
+        host, _, port = item.rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError("%r is not HOST:PORT" % item)
+    return host, port
+
+
+def _resolve(host, port):
+    try:
+        infos = socket.getaddrinfo(host, int(port), type=socket.SOCK_STREAM)
+    except socket.gaierror as error:
+        raise ValueError("cannot resolve %r: %s" % (host, error)) from None
+    out = []
+    for family, _, _, _, sockaddr in infos:
+        if family == socket.AF_INET:
+            out.append((family, "%s:%s" % (sockaddr[0], port)))
+        elif family == socket.AF_INET6:
+            out.append((family, "[%s]:%s" % (sockaddr[0], port)))
+    return out
 
 
 def as_job_spec(spec):
@@ -104,33 +176,93 @@ class EventStream:
 
 
 class Client:
-    """A connection to one sgdspectra server.
+    """A connection to one sgdspectra server, or to several replicas.
 
-    address: "host:port" (any gRPC target, e.g. "dns:///svc:50051").
+    address: "host:port", any gRPC target (e.g. "dns:///svc:50051"), or a comma-separated list
+             of replicas ("10.0.0.5:50051,10.0.0.6:50051"); see parse_target(). New jobs (run,
+             submit) are balanced over the replicas with gRPC's round_robin policy; a job lives
+             on the replica that accepted it, so calls about one job (watch, get, cancel,
+             result, test_sample) first find that replica (GetJob on each address, remembered).
     token:   sent as `authorization: Bearer <token>` metadata on every call when given.
     credentials: grpc.ChannelCredentials for TLS; None = plaintext.
     timeout: deadline in seconds for unary calls (None = no deadline); streams have none unless
              given per call.
-    options: extra channel options, e.g. [("grpc.lb_policy_name", "round_robin")].
+    options: extra channel options, e.g. [("grpc.keepalive_time_ms", 60000)].
     """
 
     def __init__(self, address, token=None, *, credentials=None,
                  timeout=DEFAULT_TIMEOUT_SECONDS, options=None):
-        channel_options = [("grpc.max_receive_message_length", DEFAULT_MAX_RECEIVE_BYTES)]
-        channel_options.extend(options or [])
-        if credentials is None:
-            self._channel = grpc.insecure_channel(address, options=channel_options)
-        else:
-            self._channel = grpc.secure_channel(address, credentials, options=channel_options)
+        channel_target, self.endpoints = parse_target(address)
+        self._channel_options = [("grpc.max_receive_message_length", DEFAULT_MAX_RECEIVE_BYTES)]
+        self._channel_options.extend(options or [])
+        self._credentials = credentials
+        self._channel = self._make_channel(
+            channel_target, [("grpc.lb_policy_name", "round_robin")])
         self._stub = jobs_pb2_grpc.SgdSpectraStub(self._channel)
         self._metadata = (("authorization", "Bearer " + token),) if token else None
         self._timeout = timeout
         self.address = address
+        self._lock = threading.Lock()
+        self._replica_stubs = {}  # endpoint -> (channel, stub)
+        self._job_replicas = {}   # job id -> endpoint
+
+    def _make_channel(self, target, extra_options=()):
+        options = list(self._channel_options) + list(extra_options)
+        if self._credentials is None:
+            return grpc.insecure_channel(target, options=options)
+        return grpc.secure_channel(target, self._credentials, options=options)
+
+    def _replica_stub(self, endpoint):
+        with self._lock:
+            if endpoint not in self._replica_stubs:
+                channel = self._make_channel(endpoint)
+                self._replica_stubs[endpoint] = (channel, jobs_pb2_grpc.SgdSpectraStub(channel))
+            return self._replica_stubs[endpoint][1]
+
+    def _stub_for_job(self, job_id):
+        """The stub of the replica that holds `job_id` (the balanced one for a single server)."""
+        if len(self.endpoints) <= 1:
+            return self._stub
+        with self._lock:
+            known = self._job_replicas.get(job_id)
+        if known is not None:
+            return self._replica_stub(known)
+        first_error, not_found = None, 0
+        for endpoint in self.endpoints:
+            stub = self._replica_stub(endpoint)
+            try:
+                stub.GetJob(jobs_pb2.GetJobRequest(job_id=job_id), timeout=self._timeout,
+                            metadata=self._metadata)
+            except grpc.RpcError as error:
+                if error.code() == grpc.StatusCode.NOT_FOUND:
+                    not_found += 1
+                elif first_error is None:
+                    first_error = SgdSpectraError.from_rpc_error(error)
+                continue
+            with self._lock:
+                self._job_replicas[job_id] = endpoint
+            return stub
+        if first_error is not None:
+            raise first_error
+        raise SgdSpectraError("NOT_FOUND", "job %s not found on any of %d replicas of %s"
+                              % (job_id, not_found, self.address))
+
+    def replica_of(self, job_id):
+        """The address of the replica that holds `job_id` (its own address for one server)."""
+        if len(self.endpoints) <= 1:
+            return self.endpoints[0]
+        self._stub_for_job(job_id)
+        with self._lock:
+            return self._job_replicas[job_id]
 
     # -- lifetime ------------------------------------------------------------------------------
 
     def close(self):
         self._channel.close()
+        with self._lock:
+            for channel, _ in self._replica_stubs.values():
+                channel.close()
+            self._replica_stubs.clear()
 
     def __enter__(self):
         return self
@@ -161,19 +293,31 @@ class Client:
     def watch(self, job_id, after_seq=0, timeout=None):
         """Events of a job with seq > after_seq: the recorded ones, then live ones to `finished`."""
         request = jobs_pb2.WatchJobRequest(job_id=job_id, after_seq=after_seq)
-        return EventStream(self._stub.WatchJob(request, timeout=timeout, metadata=self._metadata))
+        stub = self._stub_for_job(job_id)
+        return EventStream(stub.WatchJob(request, timeout=timeout, metadata=self._metadata))
 
     def get(self, job_id):
-        return self._unary(self._stub.GetJob, jobs_pb2.GetJobRequest(job_id=job_id))
+        return self._unary(self._stub_for_job(job_id).GetJob,
+                           jobs_pb2.GetJobRequest(job_id=job_id))
 
     def list(self, state=None, page_size=0, limit=None):
-        """Jobs newest first, all pages (at most `limit` jobs when given); `state` filters."""
+        """Jobs newest first, all pages (at most `limit` jobs when given); `state` filters.
+        With several replicas: every replica's jobs, merged newest first."""
+        if len(self.endpoints) <= 1:
+            return self._list_one(self._stub, state, page_size, limit)
+        jobs = []
+        for endpoint in self.endpoints:
+            jobs.extend(self._list_one(self._replica_stub(endpoint), state, page_size, limit))
+        jobs.sort(key=lambda job: job.created_unix_ms, reverse=True)
+        return jobs[:limit] if limit is not None else jobs
+
+    def _list_one(self, stub, state, page_size, limit):
         jobs = []
         token = ""
         while True:
             request = jobs_pb2.ListJobsRequest(page_size=page_size, page_token=token,
                                                state_filter=job_state(state))
-            response = self._unary(self._stub.ListJobs, request)
+            response = self._unary(stub.ListJobs, request)
             jobs.extend(response.jobs)
             token = response.next_page_token
             if not token or (limit is not None and len(jobs) >= limit):
@@ -181,7 +325,8 @@ class Client:
 
     def cancel(self, job_id):
         """Cancels a queued or running job; FAILED_PRECONDITION if it has already finished."""
-        return self._unary(self._stub.CancelJob, jobs_pb2.CancelJobRequest(job_id=job_id))
+        return self._unary(self._stub_for_job(job_id).CancelJob,
+                           jobs_pb2.CancelJobRequest(job_id=job_id))
 
     def result(self, job_id, include_test_sample=False):
         """The JobResult of a finished job: final weights, means, resolved spec, and with
@@ -189,7 +334,7 @@ class Client:
         message: use test_sample())."""
         request = jobs_pb2.GetResultRequest(job_id=job_id,
                                             include_test_sample=include_test_sample)
-        return self._unary(self._stub.GetResult, request)
+        return self._unary(self._stub_for_job(job_id).GetResult, request)
 
     def test_sample(self, job_id, rows_per_chunk=0):
         """The job's test sample through StreamTestSample, as (inputs M x d, labels M) numpy
@@ -199,7 +344,8 @@ class Client:
         request = jobs_pb2.StreamTestSampleRequest(job_id=job_id, rows_per_chunk=rows_per_chunk)
         values, labels, cols, total = [], [], 0, 0
         try:
-            for chunk in self._stub.StreamTestSample(request, metadata=self._metadata):
+            stub = self._stub_for_job(job_id)
+            for chunk in stub.StreamTestSample(request, metadata=self._metadata):
                 values.append(np.asarray(chunk.values, dtype=np.float64))
                 labels.append(np.asarray(chunk.labels, dtype=np.int32))
                 cols, total = chunk.cols, chunk.total_rows

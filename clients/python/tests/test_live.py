@@ -47,10 +47,11 @@ SMALL_KGMM_SPEC = {
 class LiveServer:
     """An sgdspectra-server subprocess on 127.0.0.1 with a port file; stop() sends SIGTERM."""
 
-    def __init__(self, binary, work_dir):
-        self.data_dir = os.path.join(work_dir, "data")
-        self.port_file = os.path.join(work_dir, "port")
-        self.log_path = os.path.join(work_dir, "server.log")
+    def __init__(self, binary, work_dir, name=""):
+        prefix = name + "-" if name else ""
+        self.data_dir = os.path.join(work_dir, prefix + "data")
+        self.port_file = os.path.join(work_dir, prefix + "port")
+        self.log_path = os.path.join(work_dir, prefix + "server.log")
         self._log = open(self.log_path, "wb")
         self.process = subprocess.Popen(
             [binary, "--listen", "127.0.0.1:0", "--port-file", self.port_file,
@@ -377,6 +378,83 @@ class LiveClientTest(unittest.TestCase):
         self.assertGreater(os.path.getsize(png), 10000)
         with open(svg, "rb") as f:
             self.assertIn(b"<svg", f.read(2000))
+
+
+TINY_KGMM_SPEC = {
+    "name": "python-two-replicas",
+    "kgmm": {"dim": 40, "numClasses": 3, "snr": 50},
+    "sgd": {"tEnd": 2},
+    "schedule": {"kind": "EVERY_STEPS", "everySteps": 40},
+}
+
+
+class TwoReplicaTest(unittest.TestCase):
+    """Scaling out: one Client over two servers balances new jobs across both, and finds the
+    replica of a job for the calls about it."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.second = LiveServer(ARGS.server_binary, WORK_DIR, name="second")
+        cls.client = sgdspectra.Client(SERVER.address + "," + cls.second.address, timeout=60)
+        cls.client.wait_ready(timeout=30)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.client.close()
+        code = cls.second.stop()
+        if code != 0:
+            raise AssertionError("second server exit code after SIGTERM: %s" % code)
+
+    def test_parse_target_expands_lists_and_names(self):
+        target, endpoints = sgdspectra.parse_target("127.0.0.1:5001,127.0.0.1:5002")
+        self.assertEqual(target, "ipv4:127.0.0.1:5001,127.0.0.1:5002")
+        self.assertEqual(endpoints, ["127.0.0.1:5001", "127.0.0.1:5002"])
+        target, endpoints = sgdspectra.parse_target("dns:///localhost:5003")
+        self.assertEqual(target, "dns:///localhost:5003")
+        self.assertIn("127.0.0.1:5003", endpoints)
+        with self.assertRaises(ValueError):
+            sgdspectra.parse_target("127.0.0.1:1,[::1]:2")
+
+    def test_jobs_spread_over_both_replicas_and_every_result_is_collected(self):
+        import concurrent.futures
+
+        def run(seed):
+            spec = dict(TINY_KGMM_SPEC, seed=str(seed))
+            events = list(self.client.run(spec, timeout=120))
+            self.assertEqual(events[-1].finished.state, sgdspectra.jobs_pb2.SUCCEEDED)
+            self.assertEqual([e.seq for e in events], list(range(1, len(events) + 1)))
+            return events[0].job_id, events[-1].finished
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+            finished = dict(pool.map(run, range(8)))
+        self.assertEqual(len(finished), 8, "job ids must be unique across replicas")
+
+        per_replica = []
+        for server in (SERVER, self.second):
+            with sgdspectra.Client(server.address) as single:
+                per_replica.append({job.job_id for job in single.list()
+                                    if job.resolved_spec.name == TINY_KGMM_SPEC["name"]})
+        print("jobs per replica: %d + %d" % tuple(len(ids) for ids in per_replica),
+              file=sys.stderr)
+        self.assertGreaterEqual(len(per_replica[0]), 1)
+        self.assertGreaterEqual(len(per_replica[1]), 1)
+        self.assertFalse(per_replica[0] & per_replica[1])
+        self.assertEqual(per_replica[0] | per_replica[1], set(finished))
+        merged = {job.job_id for job in self.client.list()}
+        self.assertTrue(set(finished) <= merged)
+
+        for job_id, final in finished.items():
+            result = self.client.result(job_id)  # found on whichever replica ran it
+            self.assertEqual(result.job.job_id, job_id)
+            self.assertEqual(result.finished.final_test_accuracy, final.final_test_accuracy)
+            expected = SERVER.address if job_id in per_replica[0] else self.second.address
+            self.assertEqual(self.client.replica_of(job_id), expected)
+
+        on_second = next(iter(per_replica[1]))
+        with sgdspectra.Client(SERVER.address) as first_only:
+            with self.assertRaises(sgdspectra.SgdSpectraError) as raised:
+                first_only.get(on_second)
+            self.assertEqual(raised.exception.code, "NOT_FOUND")
 
 
 def main():
