@@ -276,6 +276,26 @@ int GetResultCommand(const CommandContext& context, const std::string& job_id,
 }
 
 int HealthCommand(const CommandContext& context, const std::string& service) {
+  // Several replicas: each one is checked (a balanced call would test whichever answers).
+  if (context.target.several_endpoints()) {
+    int exit_code = kExitOk;
+    for (const std::string& endpoint : context.target.endpoints) {
+      ServingStatus serving_status = grpc::health::v1::HealthCheckResponse::UNKNOWN;
+      const grpc::Status status =
+          CheckHealth(MakeChannel(endpoint), service, context.timeout_seconds, &serving_status);
+      if (!status.ok()) {
+        *context.out << endpoint << ": " << FormatRpcError(status) << std::endl;
+        exit_code = kExitRpcError;
+        continue;
+      }
+      *context.out << endpoint << ": " << ServingStatusName(serving_status) << std::endl;
+      if (serving_status != grpc::health::v1::HealthCheckResponse::SERVING &&
+          exit_code == kExitOk) {
+        exit_code = kExitNotServing;
+      }
+    }
+    return exit_code;
+  }
   ServingStatus serving_status = grpc::health::v1::HealthCheckResponse::UNKNOWN;
   const grpc::Status status =
       CheckHealth(context.channel, service, context.timeout_seconds, &serving_status);

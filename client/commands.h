@@ -77,7 +77,8 @@ int GetResultCommand(const CommandContext& context, const std::string& job_id,
                      const ResultOptions& options);
 
 // grpc.health.v1 Check of `service` ("" = the whole server); prints the serving status.
-// kExitOk only for SERVING.
+// kExitOk only for SERVING. With several replicas, checks each address ("ADDRESS: STATUS"
+// lines) and is kExitOk only if every one is SERVING.
 int HealthCommand(const CommandContext& context, const std::string& service);
 
 }  // namespace sgdspectra::client

@@ -184,6 +184,13 @@ TEST_F(SweepEndToEndTest, TwoReplicasShareTheJobsAndEveryResultIsCollected) {
   EXPECT_EQ(wrong.exit_code, kExitRpcError) << Describe(wrong);
   EXPECT_THAT(wrong.err, HasSubstr("NOT_FOUND"));
 
+  // Health checks every replica.
+  const CliResult health =
+      sgdspectra::testing::RunCli(kCliBinary, {"--server", target, "health"});
+  EXPECT_EQ(health.exit_code, kExitOk) << Describe(health);
+  EXPECT_THAT(health.out, HasSubstr(first->address() + ": SERVING"));
+  EXPECT_THAT(health.out, HasSubstr(second->address() + ": SERVING"));
+
   // The aggregate tables cover both groups.
   const auto aggregates = ReadCsv(out + "/aggregates.csv");
   ASSERT_EQ(aggregates.size(), 2u);
