@@ -11,6 +11,7 @@
 #include "client/commands.h"
 #include "client/connection.h"
 #include "client/exit_codes.h"
+#include "client/plot_command.h"
 #include "client/render.h"
 #include "client/server_target.h"
 #include "client/spec_builder.h"
@@ -170,6 +171,11 @@ int RunCli(int argc, char** argv) {
       "sweep", "Run a grid of jobs (seeds x spec fields) and write a results folder");
   AddSweepOptions(sweep, &flags.sweep);
 
+  PlotOptions plot_options;
+  CLI::App* plot = app.add_subcommand(
+      "plot", "Draw SVG/PNG figures and an HTML report of a job, events file or sweep folder");
+  AddPlotOptions(plot, &plot_options);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
@@ -216,6 +222,7 @@ int RunCli(int argc, char** argv) {
     return SubmitJobCommand(context, spec, output);
   }
   if (sweep->parsed()) return SweepCommand(context, flags.sweep);
+  if (plot->parsed()) return PlotCommand(context, plot_options);
 
   // A job lives on the replica that accepted it: with several, talk to that one.
   if ((watch->parsed() || get->parsed() || cancel->parsed() || result->parsed()) &&

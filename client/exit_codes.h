@@ -21,7 +21,7 @@ enum ExitCode : int {
   kExitRpcError = 4,
   // health: the server answered, but not SERVING (e.g. NOT_SERVING while draining).
   kExitNotServing = 5,
-  // result --out: the output file could not be written.
+  // result --out, sweep, plot: an output file could not be written.
   kExitOutputError = 6,
   // run/watch: interrupted (Ctrl-C / SIGTERM) and detached; the job goes on on the server.
   // 128 + SIGINT, the shell's convention for "stopped by Ctrl-C".
@@ -36,7 +36,7 @@ inline constexpr const char kExitCodeHelp[] =
     "  3    job CANCELLED (also after Ctrl-C with --cancel-on-exit)\n"
     "  4    RPC error (gRPC status code and message on stderr)\n"
     "  5    health: server not SERVING\n"
-    "  6    result --out: file could not be written\n"
+    "  6    result --out / sweep / plot: output could not be written\n"
     "  130  run/watch detached by Ctrl-C (the job goes on)\n";
 
 }  // namespace sgdspectra::client
