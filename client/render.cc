@@ -10,6 +10,8 @@
 #include <ctime>
 #include <sstream>
 
+#include "client/text_util.h"
+
 namespace sgdspectra::client {
 namespace {
 
@@ -19,21 +21,6 @@ constexpr int kTopEigenvaluesShown = 6;
 constexpr int kProgressBarWidth = 30;
 // XOR snapshots list v, W_i . mu and W_i . nu for this many neurons (K may be up to 64).
 constexpr int kNeuronsShown = 8;
-// ClassifierRank.covered_clusters order (jobs.proto).
-constexpr const char* kXorClusterNames[] = {"+mu", "-mu", "+nu", "-nu"};
-
-// printf into a std::string; the table's fixed-width columns are easiest to read this way.
-template <typename... Args>
-std::string Format(const char* format, Args... args) {
-  char buffer[512];
-  const int length = std::snprintf(buffer, sizeof(buffer), format, args...);
-  if (length < 0) return {};
-  if (static_cast<size_t>(length) < sizeof(buffer)) return std::string(buffer, length);
-  std::string result(length + 1, '\0');
-  std::snprintf(result.data(), result.size(), format, args...);
-  result.resize(length);
-  return result;
-}
 
 // Shortest text that parses back to the same double: csv values lose nothing.
 std::string ExactNumber(double value) {
@@ -74,17 +61,6 @@ std::string UtcTime(std::int64_t unix_ms) {
   return buffer;
 }
 
-std::string ShortMatrixName(v1::MatrixKind matrix) {
-  switch (matrix) {
-    case v1::HESSIAN:
-      return "H";
-    case v1::G_MATRIX:
-      return "G";
-    default:
-      return "?";
-  }
-}
-
 // "H c0" for class block 0 of the Hessian, "G full" for the whole G-matrix; XOR: "H n0" for
 // neuron 0, "H L1" for the first layer, "H L2" for the second layer.
 std::string SpectrumLabel(const v1::Spectrum& spectrum) {
@@ -115,29 +91,6 @@ bool IsXorSnapshot(const v1::Snapshot& snapshot) {
     }
   }
   return false;
-}
-
-// "+mu -nu (2 of 4)"; "none (0 of 4)".
-std::string CoveredClusters(const google::protobuf::RepeatedField<std::int32_t>& covered) {
-  std::string names;
-  int count = 0;
-  for (int i = 0; i < covered.size(); ++i) {
-    if (covered.Get(i) == 0) continue;
-    ++count;
-    if (!names.empty()) names += ' ';
-    names += i < 4 ? kXorClusterNames[i] : "cluster" + std::to_string(i);
-  }
-  if (names.empty()) names = "none";
-  return names + " (" + std::to_string(count) + " of " + std::to_string(covered.size()) + ")";
-}
-
-std::string JoinRanks(const google::protobuf::RepeatedField<std::int32_t>& values) {
-  std::string text = "[";
-  for (int i = 0; i < values.size(); ++i) {
-    if (i > 0) text += ' ';
-    text += std::to_string(values.Get(i));
-  }
-  return text + "]";
 }
 
 // -------------------------------------------------------------------------------------------
@@ -191,18 +144,19 @@ class TableRenderer : public EventRenderer {
     std::string task = "task ?";
     if (spec.has_kgmm()) {
       const v1::KgmmTask& kgmm = spec.kgmm();
-      task = Format("k-GMM d=%lld k=%d lambda=%g beta=%g", static_cast<long long>(kgmm.dim()),
-                    kgmm.num_classes(), kgmm.snr(), kgmm.ridge());
+      task = StringFormat("k-GMM d=%lld k=%d lambda=%g beta=%g", static_cast<long long>(kgmm.dim()),
+                          kgmm.num_classes(), kgmm.snr(), kgmm.ridge());
     } else if (spec.has_xor_task()) {
       const v1::XorTask& xor_task = spec.xor_task();
-      task = Format("XOR d=%lld K=%d lambda=%g alpha=%g", static_cast<long long>(xor_task.dim()),
-                    xor_task.hidden(), xor_task.snr(), xor_task.ridge());
+      task =
+          StringFormat("XOR d=%lld K=%d lambda=%g alpha=%g", static_cast<long long>(xor_task.dim()),
+                       xor_task.hidden(), xor_task.snr(), xor_task.ridge());
     }
     Line() << "job " << job_id << " accepted: " << task << ", seed " << spec.seed() << "\n"
-           << Format("  %lld SGD steps, step size %g, %d snapshots, M_test = %lld",
-                     static_cast<long long>(accepted.steps_total()), accepted.step_size(),
-                     accepted.snapshot_steps_size(),
-                     static_cast<long long>(accepted.test_sample_size()))
+           << StringFormat("  %lld SGD steps, step size %g, %d snapshots, M_test = %lld",
+                           static_cast<long long>(accepted.steps_total()), accepted.step_size(),
+                           accepted.snapshot_steps_size(),
+                           static_cast<long long>(accepted.test_sample_size()))
            << ", server " << (accepted.build_version().empty() ? "?" : accepted.build_version())
            << "\n";
   }
@@ -215,15 +169,16 @@ class TableRenderer : public EventRenderer {
     std::string bar(kProgressBarWidth, ' ');
     std::fill(bar.begin(), bar.begin() + filled, '#');
     *out_ << "\r\x1b[K"
-          << Format("[%s] %5.1f%%  %lld/%lld steps  %.0f steps/s", bar.c_str(), 100 * fraction,
-                    static_cast<long long>(progress.steps_done()),
-                    static_cast<long long>(progress.steps_total()), progress.steps_per_second());
+          << StringFormat("[%s] %5.1f%%  %lld/%lld steps  %.0f steps/s", bar.c_str(),
+                          100 * fraction, static_cast<long long>(progress.steps_done()),
+                          static_cast<long long>(progress.steps_total()),
+                          progress.steps_per_second());
     progress_bar_visible_ = true;
   }
 
   void RenderSnapshot(const v1::Snapshot& snapshot) {
     std::ostream& out = Line();
-    out << Format(
+    out << StringFormat(
         "snapshot %d  step %lld  t %.3f  test acc %.4f  test loss %.4f  train acc %.4f  "
         "grad overlap %.3f\n",
         snapshot.index(), static_cast<long long>(snapshot.step()), snapshot.time(),
@@ -240,17 +195,17 @@ class TableRenderer : public EventRenderer {
       std::string top;
       const int shown = std::min(spectrum.top_eigenvalues_size(), kTopEigenvaluesShown);
       for (int i = 0; i < shown; ++i)
-        top += Format(i == 0 ? "%.4g" : " %.4g", spectrum.top_eigenvalues(i));
+        top += StringFormat(i == 0 ? "%.4g" : " %.4g", spectrum.top_eigenvalues(i));
       if (spectrum.top_eigenvalues_size() > shown) top += " ...";
       // The second layer lives in hidden space: its overlap with the means is not defined.
       const std::string overlap = spectrum.block() == v1::SECOND_LAYER
                                       ? "      -"
-                                      : Format("%7.4f", spectrum.overlap_with_means());
-      out << Format("  %-7s %3d/%-3d   %9.4g  %6.3f/%-6.3f   %s  %s\n",
-                    SpectrumLabel(spectrum).c_str(), spectrum.outlier_count(),
-                    spectrum.expected_outliers(), spectrum.bulk_edge(),
-                    spectrum.alignment_at_outliers(), spectrum.alignment_at_expected(),
-                    overlap.c_str(), top.c_str());
+                                      : StringFormat("%7.4f", spectrum.overlap_with_means());
+      out << StringFormat("  %-7s %3d/%-3d   %9.4g  %6.3f/%-6.3f   %s  %s\n",
+                          SpectrumLabel(spectrum).c_str(), spectrum.outlier_count(),
+                          spectrum.expected_outliers(), spectrum.bulk_edge(),
+                          spectrum.alignment_at_outliers(), spectrum.alignment_at_expected(),
+                          overlap.c_str(), top.c_str());
     }
   }
 
@@ -260,16 +215,17 @@ class TableRenderer : public EventRenderer {
     if (neurons == 0) return;
     const int num_means = snapshot.num_means() > 0 ? snapshot.num_means() : 2;
     const int shown = std::min(neurons, kNeuronsShown);
-    const std::string more = neurons > shown ? Format("  ... (K = %d)", neurons) : "";
+    const std::string more = neurons > shown ? StringFormat("  ... (K = %d)", neurons) : "";
     std::string header = "  neuron ";
     std::string v = "  v      ";
     std::string w_mu = "  W.mu   ";
     std::string w_nu = "  W.nu   ";
     auto cell = [](const auto& values, int index) {
-      return index < values.size() ? Format(" %+7.3f", values.Get(index)) : std::string("       -");
+      return index < values.size() ? StringFormat(" %+7.3f", values.Get(index))
+                                   : std::string("       -");
     };
     for (int i = 0; i < shown; ++i) {
-      header += Format(" %7s", ("n" + std::to_string(i)).c_str());
+      header += StringFormat(" %7s", ("n" + std::to_string(i)).c_str());
       v += cell(snapshot.second_layer_weights(), i);
       w_mu += cell(snapshot.weight_mean_products(), i * num_means);
       w_nu += cell(snapshot.weight_mean_products(), i * num_means + 1);
@@ -281,9 +237,9 @@ class TableRenderer : public EventRenderer {
     std::ostream& out = Line();
     out << "job " << job_id << " finished: " << v1::JobState_Name(finished.state());
     if (!finished.error_message().empty()) out << ": " << finished.error_message();
-    out << Format("\n  steps %lld  t %.3f  test acc %.4f  test loss %.4f\n",
-                  static_cast<long long>(finished.steps_done()), finished.time_done(),
-                  finished.final_test_accuracy(), finished.final_test_loss());
+    out << StringFormat("\n  steps %lld  t %.3f  test acc %.4f  test loss %.4f\n",
+                        static_cast<long long>(finished.steps_done()), finished.time_done(),
+                        finished.final_test_accuracy(), finished.final_test_loss());
     if (!finished.has_rank()) {
       out << "classifier rank: n/a (the run did not reach its end)\n";
       return;
@@ -391,6 +347,43 @@ class CsvRenderer : public EventRenderer {
 };
 
 }  // namespace
+
+std::string JoinRanks(const google::protobuf::RepeatedField<std::int32_t>& values) {
+  std::string text = "[";
+  for (int i = 0; i < values.size(); ++i) {
+    if (i > 0) text += ' ';
+    text += std::to_string(values.Get(i));
+  }
+  return text + "]";
+}
+
+// ClassifierRank.covered_clusters order (jobs.proto).
+constexpr const char* kXorClusterNames[] = {"+mu", "-mu", "+nu", "-nu"};
+
+std::string ShortMatrixName(v1::MatrixKind matrix) {
+  switch (matrix) {
+    case v1::HESSIAN:
+      return "H";
+    case v1::G_MATRIX:
+      return "G";
+    default:
+      return "M" + std::to_string(static_cast<int>(matrix));
+  }
+}
+
+// "+mu -nu (2 of 4)"; "none (0 of 4)".
+std::string CoveredClusters(const google::protobuf::RepeatedField<std::int32_t>& covered) {
+  std::string names;
+  int count = 0;
+  for (int i = 0; i < covered.size(); ++i) {
+    if (covered.Get(i) == 0) continue;
+    ++count;
+    if (!names.empty()) names += ' ';
+    names += i < 4 ? kXorClusterNames[i] : "cluster" + std::to_string(i);
+  }
+  if (names.empty()) names = "none";
+  return names + " (" + std::to_string(count) + " of " + std::to_string(covered.size()) + ")";
+}
 
 bool ParseOutputFormat(const std::string& text, OutputFormat* format) {
   std::string name = text;

@@ -58,6 +58,15 @@ bool BlockFilterShows(BlockFilter filter, v1::BlockKind block);
 // BLOCK_KIND_UNSPECIFIED and "block<N>" for a kind newer than this client.
 std::string BlockCsvName(v1::BlockKind block);
 
+// "H" (Hessian), "G" (G-matrix), "M<n>" for a matrix kind newer than this client.
+std::string ShortMatrixName(v1::MatrixKind matrix);
+
+// XOR's ClassifierRank.covered_clusters as names: "+mu -nu (2 of 4)", "none (0 of 4)".
+std::string CoveredClusters(const google::protobuf::RepeatedField<std::int32_t>& covered);
+
+// "[3 3 2]": a list of counts, e.g. ClassifierRank.h_block_outliers.
+std::string JoinRanks(const google::protobuf::RepeatedField<std::int32_t>& values);
+
 // `message` in the proto3 JSON mapping on one line, without a trailing newline. Fields at their
 // default value are printed too, so every line of a kind has the same keys.
 std::string MessageToJsonLine(const google::protobuf::Message& message);

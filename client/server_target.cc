@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "client/connection.h"
+#include "client/text_util.h"
 #include "sgdspectra/v1/jobs.grpc.pb.h"
 
 namespace sgdspectra::client {
@@ -21,17 +22,6 @@ struct Endpoint {
 
 bool StartsWith(const std::string& text, const std::string& prefix) {
   return text.compare(0, prefix.size(), prefix) == 0;
-}
-
-std::vector<std::string> SplitOnComma(const std::string& text) {
-  std::vector<std::string> items;
-  size_t start = 0;
-  while (true) {
-    const size_t comma = text.find(',', start);
-    items.push_back(text.substr(start, comma == std::string::npos ? comma : comma - start));
-    if (comma == std::string::npos) return items;
-    start = comma + 1;
-  }
 }
 
 // "host:port" or "[v6]:port" -> host, port. False when there is no port.
@@ -89,7 +79,7 @@ void AppendUnique(const std::vector<Endpoint>& endpoints, ServerTarget* target) 
 // An explicit list of replicas: each item resolved here, one ipv4:/ipv6: channel target.
 bool ParseList(const std::string& list, ServerTarget* target, std::string* error) {
   std::vector<Endpoint> endpoints;
-  for (const std::string& item : SplitOnComma(list)) {
+  for (const std::string& item : SplitString(list, ',')) {
     std::string host;
     std::string port;
     if (!SplitHostPort(item, &host, &port)) {

@@ -7,9 +7,9 @@
 #include <set>
 #include <tuple>
 
-#include "client/plot/string_format.h"
 #include "client/plot/svg_chart.h"
 #include "client/render.h"
+#include "client/text_util.h"
 
 namespace sgdspectra::client::plot {
 namespace {
@@ -69,17 +69,6 @@ struct BlockKey {
   }
 };
 
-std::string MatrixLetter(v1::MatrixKind matrix) {
-  switch (matrix) {
-    case v1::HESSIAN:
-      return "H";
-    case v1::G_MATRIX:
-      return "G";
-    default:
-      return "M" + std::to_string(static_cast<int>(matrix));
-  }
-}
-
 std::string MatrixName(v1::MatrixKind matrix) {
   switch (matrix) {
     case v1::HESSIAN:
@@ -93,7 +82,7 @@ std::string MatrixName(v1::MatrixKind matrix) {
 
 // "H c0", "G full", "H n1", "H L1", "H L2": the labels of the CLI's table view.
 std::string BlockLabel(const BlockKey& key) {
-  const std::string matrix = MatrixLetter(key.matrix);
+  const std::string matrix = ShortMatrixName(key.matrix);
   switch (key.block) {
     case v1::CLASS_BLOCK:
       return matrix + " c" + std::to_string(key.index);
@@ -129,7 +118,7 @@ std::string BlockDescription(const BlockKey& key) {
 
 // "H_class0", "G_full", "H_neuron3", "H_layer1": the stem of a file name.
 std::string BlockFileName(const BlockKey& key) {
-  std::string name = MatrixLetter(key.matrix) + "_" + BlockCsvName(key.block);
+  std::string name = ShortMatrixName(key.matrix) + "_" + BlockCsvName(key.block);
   if (HasBlockIndex(key.block)) name += std::to_string(key.index);
   return name;
 }
@@ -405,7 +394,7 @@ Chart SpectrumPanel(const JobRecord& job, const v1::Snapshot& snapshot, v1::Matr
     ++counts[std::clamp(bin, 0, bins - 1)];
   }
   BarSeries histogram;
-  histogram.name = MatrixLetter(matrix) + " " + KindDescription(block) + ", top eigenvalues";
+  histogram.name = ShortMatrixName(matrix) + " " + KindDescription(block) + ", top eigenvalues";
   histogram.color = matrix == v1::G_MATRIX ? PaletteColor(1) : PaletteColor(0);
   for (int bin = 0; bin < bins; ++bin) {
     if (counts[bin] == 0) continue;

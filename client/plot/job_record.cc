@@ -2,38 +2,10 @@
 
 #include <set>
 
-#include "client/plot/string_format.h"
+#include "client/render.h"
+#include "client/text_util.h"
 
 namespace sgdspectra::client::plot {
-namespace {
-
-std::string JoinInts(const google::protobuf::RepeatedField<std::int32_t>& values) {
-  std::string text = "[";
-  for (int i = 0; i < values.size(); ++i) {
-    if (i > 0) text += ' ';
-    text += std::to_string(values.Get(i));
-  }
-  return text + "]";
-}
-
-// ClassifierRank.covered_clusters order (jobs.proto).
-constexpr const char* kXorClusterNames[] = {"+mu", "-mu", "+nu", "-nu"};
-
-std::string CoveredClusters(const google::protobuf::RepeatedField<std::int32_t>& covered) {
-  std::string names;
-  int count = 0;
-  for (int i = 0; i < covered.size(); ++i) {
-    if (covered.Get(i) == 0) continue;
-    ++count;
-    if (!names.empty()) names += ' ';
-    names += i < 4 ? kXorClusterNames[i] : "cluster" + std::to_string(i);
-  }
-  if (names.empty()) names = "none";
-  return names + " (" + std::to_string(count) + " of " + std::to_string(covered.size()) + ")";
-}
-
-}  // namespace
-
 Status CollectJob(const std::vector<v1::JobEvent>& events, JobRecord* job) {
   *job = JobRecord();
   std::set<std::int64_t> seqs;
@@ -158,8 +130,8 @@ std::vector<std::pair<std::string, std::string>> JobParameters(const JobRecord& 
                       StringFormat("%d (expected %d, rank-deficient: %s), weight rank %d",
                                    rank.outlier_rank(), rank.expected_rank(),
                                    rank.rank_deficient() ? "yes" : "no", rank.weight_rank()));
-    rows.emplace_back("block outliers", "H " + JoinInts(rank.h_block_outliers()) + ", G " +
-                                            JoinInts(rank.g_block_outliers()));
+    rows.emplace_back("block outliers", "H " + JoinRanks(rank.h_block_outliers()) + ", G " +
+                                            JoinRanks(rank.g_block_outliers()));
     if (rank.covered_clusters_size() > 0) {
       rows.emplace_back("covered clusters", CoveredClusters(rank.covered_clusters()));
     }

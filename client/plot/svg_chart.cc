@@ -7,7 +7,7 @@
 #include <set>
 #include <utility>
 
-#include "client/plot/string_format.h"
+#include "client/text_util.h"
 
 namespace sgdspectra::client::plot {
 namespace {

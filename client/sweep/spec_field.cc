@@ -11,6 +11,8 @@
 #include <map>
 #include <vector>
 
+#include "client/text_util.h"
+
 namespace sgdspectra::client {
 namespace {
 
@@ -18,17 +20,6 @@ using google::protobuf::Descriptor;
 using google::protobuf::FieldDescriptor;
 using google::protobuf::Message;
 using google::protobuf::Reflection;
-
-std::vector<std::string> SplitOnDot(const std::string& text) {
-  std::vector<std::string> parts;
-  size_t start = 0;
-  while (true) {
-    const size_t dot = text.find('.', start);
-    parts.push_back(text.substr(start, dot == std::string::npos ? dot : dot - start));
-    if (dot == std::string::npos) return parts;
-    start = dot + 1;
-  }
-}
 
 std::string Lowercase(std::string text) {
   std::transform(text.begin(), text.end(), text.begin(),
@@ -117,7 +108,7 @@ bool ResolveSpecFieldPath(const v1::JobSpec& spec, const std::string& name, std:
   const Descriptor* message = v1::JobSpec::descriptor();
   const Message* current = &spec;
   std::string canonical;
-  const std::vector<std::string> parts = SplitOnDot(dotted);
+  const std::vector<std::string> parts = SplitString(dotted, '.');
   for (size_t i = 0; i < parts.size(); ++i) {
     const FieldDescriptor* field = FindField(message, parts[i]);
     if (field == nullptr) {
@@ -169,7 +160,7 @@ bool ResolveSpecFieldPath(const v1::JobSpec& spec, const std::string& name, std:
 bool SetSpecField(const std::string& path, const std::string& value, v1::JobSpec* spec,
                   std::string* error) {
   Message* message = spec;
-  const std::vector<std::string> parts = SplitOnDot(path);
+  const std::vector<std::string> parts = SplitString(path, '.');
   for (size_t i = 0; i + 1 < parts.size(); ++i) {
     const FieldDescriptor* field = message->GetDescriptor()->FindFieldByName(parts[i]);
     if (field == nullptr || field->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE) {

@@ -5,20 +5,10 @@
 #include <set>
 
 #include "client/sweep/spec_field.h"
+#include "client/text_util.h"
 
 namespace sgdspectra::client {
 namespace {
-
-std::vector<std::string> SplitOnComma(const std::string& text) {
-  std::vector<std::string> items;
-  size_t start = 0;
-  while (true) {
-    const size_t comma = text.find(',', start);
-    items.push_back(text.substr(start, comma == std::string::npos ? comma : comma - start));
-    if (comma == std::string::npos) return items;
-    start = comma + 1;
-  }
-}
 
 bool ParseSeed(const std::string& text, std::uint64_t* seed) {
   if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos) return false;
@@ -32,7 +22,7 @@ bool ParseSeed(const std::string& text, std::uint64_t* seed) {
 
 bool ParseSeedList(const std::string& text, std::vector<std::uint64_t>* seeds, std::string* error) {
   seeds->clear();
-  for (const std::string& item : SplitOnComma(text)) {
+  for (const std::string& item : SplitString(text, ',')) {
     const size_t colon = item.find(':');
     std::uint64_t first = 0;
     std::uint64_t end = 0;
@@ -65,7 +55,7 @@ bool ParseSweepAxis(const v1::JobSpec& base, const std::string& text, SweepAxis*
   }
   const std::string name = text.substr(0, equals);
   if (!ResolveSpecFieldPath(base, name, &axis->path, error)) return false;
-  axis->values = SplitOnComma(text.substr(equals + 1));
+  axis->values = SplitString(text.substr(equals + 1), ',');
   for (const std::string& value : axis->values) {
     v1::JobSpec probe = base;
     if (value.empty() || !SetSpecField(axis->path, value, &probe, error)) {
