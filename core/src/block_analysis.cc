@@ -98,6 +98,25 @@ PendingBlock& AddSampleBlock(std::vector<PendingBlock>* blocks, const SampleSet&
   return b;
 }
 
+void FinishSnapshotAnalysis(const std::vector<PendingBlock>& blocks,
+                            const std::vector<BlockKind>& report_order, int full_hessian_block,
+                            int overlap_rank, const std::function<VectorXd()>& gradient,
+                            std::chrono::steady_clock::time_point start, Snapshot* out) {
+  for (BlockKind kind : report_order) {
+    for (const PendingBlock& b : blocks) {
+      if (b.target.block == kind) out->spectra.push_back(b.report);
+    }
+  }
+  if (full_hessian_block >= 0) {
+    const MatrixXd& eigenvectors = blocks[full_hessian_block].vectors;
+    out->gradient_overlap_rank = std::min<int>(overlap_rank, static_cast<int>(eigenvectors.cols()));
+    out->gradient_overlap = ProjectedFraction(eigenvectors, out->gradient_overlap_rank, gradient());
+  }
+  out->total_products = TotalProducts(out->spectra);
+  out->analysis_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
 long TotalProducts(const std::vector<SpectrumReport>& spectra) {
   long total = 0;
   for (const SpectrumReport& s : spectra) total += s.solver.products + s.edge_solver.products;

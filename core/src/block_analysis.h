@@ -6,7 +6,9 @@
 #ifndef SGDSPECTRA_CORE_SRC_BLOCK_ANALYSIS_H_
 #define SGDSPECTRA_CORE_SRC_BLOCK_ANALYSIS_H_
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -75,6 +77,17 @@ long TotalProducts(const std::vector<SpectrumReport>& spectra);
 // several pool threads at once.
 bool AnalyzeBlocks(std::vector<PendingBlock>* blocks, const AnalysisSpec& analysis,
                    uint64_t run_seed, int snapshot_index, ThreadPool* pool, const CancelFn& cancel);
+
+// The common end of a task's Analyze(), after AnalyzeBlocks: appends the reports to
+// out->spectra kind by kind in `report_order` (blocks of one kind in analysis order); when
+// full_hessian_block >= 0, sets the Gur-Ari overlap of gradient() (the test-loss gradient, in
+// the full Hessian's layout) with that block's top min(overlap_rank, converged) eigenvectors
+// (the block must have keep_vectors); sets the total products and the analysis time since
+// `start`.
+void FinishSnapshotAnalysis(const std::vector<PendingBlock>& blocks,
+                            const std::vector<BlockKind>& report_order, int full_hessian_block,
+                            int overlap_rank, const std::function<VectorXd()>& gradient,
+                            std::chrono::steady_clock::time_point start, Snapshot* out);
 
 // Solver outcome as reported in a snapshot.
 SolverStats StatsOf(const EigenResult& result);

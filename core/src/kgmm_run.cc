@@ -180,22 +180,15 @@ Status KgmmRun::Analyze(int snapshot_index, Snapshot* out) {
     return Status::Cancelled("cancelled during the analysis");
   }
 
-  // Reported in a fixed order: class blocks, then the full matrices.
-  const size_t num_full = spec_.analysis.full_matrices ? matrices.size() : 0;
-  for (size_t i = num_full; i < blocks.size(); ++i) out->spectra.push_back(blocks[i].report);
-  for (size_t i = 0; i < num_full; ++i) out->spectra.push_back(blocks[i].report);
-  if (full_hessian_block >= 0) {
-    // Gur-Ari: the test-loss gradient (with ridge) against the top-k Hessian directions.
-    const MatrixXd& eigenvectors = blocks[full_hessian_block].vectors;
-    const RowMatrix grad = SoftmaxLossGradient(weights_, test_, eval.probs, spec_.kgmm.ridge);
-    const VectorXd g = Eigen::Map<const VectorXd>(grad.data(), k * d);
-    out->gradient_overlap_rank = std::min<int>(k, static_cast<int>(eigenvectors.cols()));
-    out->gradient_overlap = ProjectedFraction(eigenvectors, out->gradient_overlap_rank, g);
-  }
-
-  out->total_products = TotalProducts(out->spectra);
-  out->analysis_seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  // Reported in a fixed order: class blocks, then the full matrices. Gur-Ari: the test-loss
+  // gradient (with ridge) against the top-k Hessian directions.
+  FinishSnapshotAnalysis(
+      blocks, {BlockKind::kClass, BlockKind::kFull}, full_hessian_block, k,
+      [&] {
+        const RowMatrix grad = SoftmaxLossGradient(weights_, test_, eval.probs, spec_.kgmm.ridge);
+        return VectorXd(Eigen::Map<const VectorXd>(grad.data(), k * d));
+      },
+      start, out);
   return Status::Ok();
 }
 

@@ -277,31 +277,20 @@ Status XorRun::Analyze(int snapshot_index, Snapshot* out) {
   }
 
   // Reported layer by layer: neurons, first layer, second layer, full.
-  auto report_block = [&](BlockKind kind) {
-    for (const PendingBlock& b : blocks) {
-      if (b.target.block == kind) out->spectra.push_back(b.report);
-    }
-  };
-  for (BlockKind kind :
-       {BlockKind::kNeuron, BlockKind::kFirstLayer, BlockKind::kSecondLayer, BlockKind::kFull}) {
-    report_block(kind);
-  }
-  if (full_hessian_block >= 0) {
-    const MatrixXd& eigenvectors = blocks[full_hessian_block].vectors;
-    RowMatrix grad_w;
-    VectorXd grad_v;
-    TwoLayerLossGradient(params_, test_, eval, spec_.xor_task.ridge, &grad_w, &grad_v);
-    VectorXd g(grad_w.size() + grad_v.size());
-    g.head(grad_w.size()) = Eigen::Map<const VectorXd>(grad_w.data(), grad_w.size());
-    g.tail(grad_v.size()) = grad_v;
-    out->gradient_overlap_rank =
-        std::min<int>(kExpectedPerLayer, static_cast<int>(eigenvectors.cols()));
-    out->gradient_overlap = ProjectedFraction(eigenvectors, out->gradient_overlap_rank, g);
-  }
-
-  out->total_products = TotalProducts(out->spectra);
-  out->analysis_seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  FinishSnapshotAnalysis(
+      blocks,
+      {BlockKind::kNeuron, BlockKind::kFirstLayer, BlockKind::kSecondLayer, BlockKind::kFull},
+      full_hessian_block, kExpectedPerLayer,
+      [&] {
+        RowMatrix grad_w;
+        VectorXd grad_v;
+        TwoLayerLossGradient(params_, test_, eval, spec_.xor_task.ridge, &grad_w, &grad_v);
+        VectorXd g(grad_w.size() + grad_v.size());
+        g.head(grad_w.size()) = Eigen::Map<const VectorXd>(grad_w.data(), grad_w.size());
+        g.tail(grad_v.size()) = grad_v;
+        return g;
+      },
+      start, out);
   return Status::Ok();
 }
 
