@@ -56,6 +56,24 @@ std::string EventsFileName(int index) {
   return name.str();
 }
 
+// task, dim, num_classes_or_hidden, snr, ridge, sgd_steps of the resolved spec (the server's
+// defaults filled in), so that every row says what ran; empty cells before acceptance.
+std::string ResolvedTaskColumns(const JobOutcome& outcome) {
+  const v1::JobSpec& spec = outcome.accepted.resolved_spec();
+  std::ostringstream cells;
+  if (spec.has_kgmm()) {
+    cells << "kgmm," << spec.kgmm().dim() << "," << spec.kgmm().num_classes() << ","
+          << Number(spec.kgmm().snr()) << "," << Number(spec.kgmm().ridge());
+  } else if (spec.has_xor_task()) {
+    cells << "xor," << spec.xor_task().dim() << "," << spec.xor_task().hidden() << ","
+          << Number(spec.xor_task().snr()) << "," << Number(spec.xor_task().ridge());
+  } else {
+    return ",,,,,";
+  }
+  cells << "," << outcome.accepted.steps_total();
+  return cells.str();
+}
+
 }  // namespace
 
 void WilsonInterval(int successes, int trials, double z, double* low, double* high) {
@@ -120,6 +138,7 @@ bool WriteSweepTables(const std::string& dir, const std::vector<SweepAxis>& axes
   std::ostringstream summary;
   summary << "index,group,seed";
   for (const SweepAxis& axis : axes) summary << "," << axis.path;
+  summary << ",task,dim,num_classes_or_hidden,snr,ridge,sgd_steps";
   summary << ",job_id,server,attempts,state,final_test_accuracy,final_test_loss,outlier_rank,"
              "weight_rank,expected_rank,rank_deficient,num_covered,covered_clusters,success,"
              "events_file\n";
@@ -128,6 +147,7 @@ bool WriteSweepTables(const std::string& dir, const std::vector<SweepAxis>& axes
     const JobOutcome& outcome = outcomes[i];
     summary << job.index << "," << job.group << "," << job.seed;
     for (const auto& setting : job.settings) summary << "," << setting.second;
+    summary << "," << ResolvedTaskColumns(outcome);
     summary << "," << outcome.job_id << "," << outcome.endpoint << "," << outcome.attempts << ",";
     if (!outcome.finished) {
       summary << "NOT_FINISHED,,,,,,,,,0,\n";

@@ -1,6 +1,8 @@
 // SweepResults: the tables of a finished (or partly finished) sweep, written into its folder.
 //
-//   summary.csv          one row per job: index, group, seed, one column per --set field, job_id,
+//   summary.csv          one row per job: index, group, seed, one column per --set field, what
+//                        ran (task, dim, num_classes_or_hidden, snr, ridge, sgd_steps, from
+//                        the server's resolved spec), job_id,
 //                        server, attempts, state, final_test_accuracy, final_test_loss,
 //                        outlier_rank, weight_rank, expected_rank, rank_deficient (1/0),
 //                        num_covered, covered_clusters ("1 0 1 1", XOR), success (1/0),

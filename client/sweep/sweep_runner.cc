@@ -41,6 +41,7 @@ struct StreamState {
   std::int64_t last_seq = 0;
   bool finished = false;
   v1::Finished final_event;
+  v1::Accepted accepted;
 };
 
 // Reads a RunJob / WatchJob stream to its end, appending each event to `events`.
@@ -53,6 +54,7 @@ grpc::Status ConsumeStream(grpc::ClientReaderInterface<v1::JobEvent>* reader, st
     events->flush();
     if (state->job_id.empty()) state->job_id = event.job_id();
     state->last_seq = event.seq();
+    if (event.has_accepted()) state->accepted = event.accepted();
     if (event.has_finished()) {
       state->finished = true;
       state->final_event = event.finished();
@@ -95,9 +97,12 @@ bool LoadFinishedJob(const std::string& jobs_dir, int index, JobOutcome* outcome
   std::ifstream events(JobEventsPath(jobs_dir, index));
   if (!events) return false;
   std::string line;
+  std::string first;
   std::string last;
   while (std::getline(events, line)) {
-    if (!line.empty()) last = line;
+    if (line.empty()) continue;
+    if (first.empty()) first = line;
+    last = line;
   }
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = true;
@@ -111,6 +116,11 @@ bool LoadFinishedJob(const std::string& jobs_dir, int index, JobOutcome* outcome
   outcome->final_event = event.finished();
   outcome->job_id = event.job_id();
   outcome->reused = true;
+  v1::JobEvent accepted;
+  if (google::protobuf::util::JsonStringToMessage(first, &accepted, options).ok() &&
+      accepted.has_accepted()) {
+    outcome->accepted = accepted.accepted();
+  }
   std::ifstream job_json(IndexStem(jobs_dir, index) + ".job.json");
   std::stringstream text;
   text << job_json.rdbuf();
@@ -328,6 +338,7 @@ void SweepRunner::RunOne(const SweepJob& job, JobOutcome* outcome) {
     }
     outcome->finished = true;
     outcome->final_event = state.final_event;
+    outcome->accepted = state.accepted;
     outcome->seconds = SecondsSince(started);
     if (std::rename(partial_path.c_str(), final_path.c_str()) != 0 ||
         !WriteJobJson(IndexStem(options_.jobs_dir, job.index) + ".job.json", job.index, *outcome)) {

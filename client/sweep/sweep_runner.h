@@ -51,6 +51,7 @@ struct SweepRunOptions {
 struct JobOutcome {
   bool finished = false;     // a terminal event is recorded (events_file is whole)
   v1::Finished final_event;  // when finished
+  v1::Accepted accepted;     // the first event: resolved spec (server defaults filled in), steps
   std::string job_id;
   std::string endpoint;  // the replica's address; "" when unknown
   int attempts = 0;      // submissions

@@ -153,6 +153,11 @@ TEST_F(SweepEndToEndTest, TwoReplicasShareTheJobsAndEveryResultIsCollected) {
     EXPECT_EQ(row.at("group"), i < 6 ? "kgmm.snr=20" : "kgmm.snr=100");
     EXPECT_EQ(row.at("state"), "SUCCEEDED");
     EXPECT_EQ(row.at("expected_rank"), "3");
+    EXPECT_EQ(row.at("task"), "kgmm");
+    EXPECT_EQ(row.at("dim"), "40");
+    EXPECT_EQ(row.at("num_classes_or_hidden"), "3");
+    EXPECT_EQ(row.at("snr"), row.at("kgmm.snr"));
+    EXPECT_EQ(row.at("sgd_steps"), "80");
     EXPECT_FALSE(row.at("final_test_accuracy").empty());
     EXPECT_EQ(ExpectWholeEventsFile(out + "/" + row.at("events_file")), row.at("job_id"));
     summary_ids.insert(row.at("job_id"));

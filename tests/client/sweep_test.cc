@@ -212,6 +212,12 @@ JobOutcome Finished(double accuracy, int outlier_rank, int expected_rank) {
   outcome.endpoint = "127.0.0.1:1";
   outcome.final_event.set_state(v1::SUCCEEDED);
   outcome.final_event.set_final_test_accuracy(accuracy);
+  v1::XorTask* task = outcome.accepted.mutable_resolved_spec()->mutable_xor_task();
+  task->set_dim(250);
+  task->set_hidden(4);
+  task->set_snr(1000);
+  task->set_ridge(0.1);
+  outcome.accepted.set_steps_total(20000);
   v1::ClassifierRank* rank = outcome.final_event.mutable_rank();
   rank->set_outlier_rank(outlier_rank);
   rank->set_expected_rank(expected_rank);
@@ -253,16 +259,18 @@ TEST(SweepResultsTest, StatisticsAndTablesCountSuccessesPerGroupAndOutlierRank) 
   std::string header;
   std::getline(summary, header);
   EXPECT_EQ(header,
-            "index,group,seed,xor_task.snr,job_id,server,attempts,state,final_test_accuracy,"
+            "index,group,seed,xor_task.snr,task,dim,num_classes_or_hidden,snr,ridge,sgd_steps,"
+            "job_id,server,attempts,state,final_test_accuracy,"
             "final_test_loss,outlier_rank,weight_rank,expected_rank,rank_deficient,num_covered,"
             "covered_clusters,success,events_file");
   std::string line;
   std::getline(summary, line);
   EXPECT_EQ(line,
-            "0,xor_task.snr=1000,0,1000,j-1,127.0.0.1:1,1,SUCCEEDED,1,0,4,0,4,0,,,1,"
+            "0,xor_task.snr=1000,0,1000,xor,250,4,1000,0.1,20000,j-1,127.0.0.1:1,1,SUCCEEDED,1,0,"
+            "4,0,4,0,,,1,"
             "jobs/0000.events.jsonl");
   for (int i = 0; i < 5; ++i) std::getline(summary, line);
-  EXPECT_EQ(line, "5,xor_task.snr=500,2,500,,,0,NOT_FINISHED,,,,,,,,,0,");
+  EXPECT_EQ(line, "5,xor_task.snr=500,2,500,,,,,,,,,0,NOT_FINISHED,,,,,,,,,0,");
   std::ifstream aggregates(dir + "/aggregates.csv");
   std::getline(aggregates, line);
   std::getline(aggregates, line);
