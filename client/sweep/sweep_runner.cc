@@ -296,14 +296,22 @@ void SweepRunner::RunOne(const SweepJob& job, JobOutcome* outcome) {
         if (state.finished) break;
       }
       if (Clock::now() > reattach_until) {
-        outcome->error = "lost job " + state.job_id + " after event " +
-                         std::to_string(state.last_seq) + ": " + located.error_message();
-        return;
+        // Its replica stayed away: run the job again wherever a replica is up.
+        std::lock_guard<std::mutex> lock(mutex_);
+        *log_ << "job #" << job.index << " (" << state.job_id << ") unreachable for "
+              << options_.reconnect_seconds << " s after event " << state.last_seq << " ("
+              << located.error_message() << "): submitting again" << std::endl;
+        lost = true;
+        break;
       }
       if (!back_off()) return;
     }
     if (stop_ && !state.finished) return;
     if (lost || !state.finished) {
+      if (!state.job_id.empty()) {
+        events.close();
+        KeepAttempt(job.index, outcome->attempts, partial_path);
+      }
       if (state.job_id.empty()) {
         switch (status.error_code()) {
           case grpc::StatusCode::INVALID_ARGUMENT:
@@ -327,9 +335,7 @@ void SweepRunner::RunOne(const SweepJob& job, JobOutcome* outcome) {
     }
     events.close();
     if (WasInterruptedByServer(state.final_event)) {
-      const std::string kept = IndexStem(options_.jobs_dir, job.index) + ".attempt-" +
-                               std::to_string(outcome->attempts) + ".events.jsonl";
-      std::rename(partial_path.c_str(), kept.c_str());
+      KeepAttempt(job.index, outcome->attempts, partial_path);
       std::lock_guard<std::mutex> lock(mutex_);
       *log_ << "job #" << job.index << " (" << state.job_id << " on " << outcome->endpoint
             << ") ended \"" << state.final_event.error_message() << "\": submitting again"
@@ -347,6 +353,12 @@ void SweepRunner::RunOne(const SweepJob& job, JobOutcome* outcome) {
     }
     return;
   }
+}
+
+void SweepRunner::KeepAttempt(int index, int attempt, const std::string& partial_path) const {
+  const std::string kept =
+      IndexStem(options_.jobs_dir, index) + ".attempt-" + std::to_string(attempt) + ".events.jsonl";
+  std::rename(partial_path.c_str(), kept.c_str());
 }
 
 void SweepRunner::Report(const SweepJob& job, const JobOutcome& outcome) {

@@ -11,9 +11,10 @@
 // Surviving replicas that go away:
 //   * the stream breaks but the job was accepted: find the job's replica (LocateJob) and
 //     WatchJob from the last event seen, waiting up to `reconnect_seconds` for it to come back;
+//     a job no replica knows, or whose replica stays away longer, is submitted again;
 //   * the job ended FAILED "interrupted" (the replica restarted) or CANCELLED "server shutting
-//     down" (it drained): the attempt's events are kept as `NNNN.attempt-K.events.jsonl` and the
-//     job is submitted again, up to `max_attempts` submissions;
+//     down" (it drained): the job is submitted again, up to `max_attempts` submissions; the
+//     events of every attempt that did not finish are kept as `NNNN.attempt-K.events.jsonl`;
 //   * the replica answered RESOURCE_EXHAUSTED (queue full): wait and submit again (not an
 //     attempt); UNAVAILABLE before acceptance: wait for a replica, then submit again.
 // INVALID_ARGUMENT (a bad spec) stops the whole sweep: every job shares the spec's shape.
@@ -91,6 +92,8 @@ class SweepRunner {
   void RunOne(const SweepJob& job, JobOutcome* outcome);
   void Fatal(const std::string& message);
   void Report(const SweepJob& job, const JobOutcome& outcome);
+  // Keeps an attempt that did not finish the job as NNNN.attempt-K.events.jsonl.
+  void KeepAttempt(int index, int attempt, const std::string& partial_path) const;
   // Sleeps up to `seconds` unless the sweep stops; false if it stopped.
   bool SleepUnlessStopped(double seconds);
   void Track(grpc::ClientContext* call);

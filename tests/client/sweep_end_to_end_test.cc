@@ -190,8 +190,7 @@ TEST_F(SweepEndToEndTest, TwoReplicasShareTheJobsAndEveryResultIsCollected) {
   EXPECT_THAT(wrong.err, HasSubstr("NOT_FOUND"));
 
   // Health checks every replica.
-  const CliResult health =
-      sgdspectra::testing::RunCli(kCliBinary, {"--server", target, "health"});
+  const CliResult health = sgdspectra::testing::RunCli(kCliBinary, {"--server", target, "health"});
   EXPECT_EQ(health.exit_code, kExitOk) << Describe(health);
   EXPECT_THAT(health.out, HasSubstr(first->address() + ": SERVING"));
   EXPECT_THAT(health.out, HasSubstr(second->address() + ": SERVING"));
@@ -252,6 +251,48 @@ TEST_F(SweepEndToEndTest, ASweepOutlivesAServerRestartByResubmittingInterruptedJ
       std::stringstream text;
       text << file.rdbuf();
       EXPECT_THAT(text.str(), HasSubstr("interrupted")) << kept;
+    }
+  }
+  EXPECT_GE(resubmitted, 1);
+}
+
+TEST_F(SweepEndToEndTest, JobsOfAReplicaThatStaysDownAreRunAgainOnTheOther) {
+  // Jobs of about a second (d = 40, 2M SGD steps), more of them than run at once, so that
+  // later submissions reach both replicas even if the first ones all went to one (round_robin
+  // uses a replica once its connection is up). The second replica never comes back.
+  const std::vector<std::string> slow_job = {"--d",     "40",      "--k",           "3",
+                                             "--steps", "2000000", "--every-steps", "2000000"};
+  auto first = StartServer("first");
+  auto second = StartServer("second");
+  ASSERT_TRUE(first && second);
+  const std::string out = work_dir_ + "/sweep";
+  auto sweep = CliProcess::Start(
+      kCliBinary, Concat({"--server", first->address() + "," + second->address(), "sweep", "--out",
+                          out, "--seeds", "0:6", "--concurrency", "2", "--reconnect-seconds", "1"},
+                         slow_job));
+  bool running = false;
+  for (int i = 0; i < 1000 && !running; ++i) {
+    const CliResult list = sgdspectra::testing::RunCli(
+        kCliBinary, {"--server", second->address(), "list", "--state", "RUNNING", "-o", "csv"});
+    running = list.out.find("RUNNING") != std::string::npos;
+    if (!running) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_TRUE(running) << "no job started running on the second replica";
+  second->Signal(SIGKILL);
+  EXPECT_EQ(second->Wait(), 128 + SIGKILL);
+
+  const CliResult result = sweep->Wait();
+  ASSERT_EQ(result.exit_code, kExitOk) << Describe(result);
+  EXPECT_THAT(result.err, HasSubstr("submitting again"));
+  const auto rows = ReadCsv(out + "/summary.csv");
+  ASSERT_EQ(rows.size(), 6u);
+  int resubmitted = 0;
+  for (const auto& row : rows) {
+    EXPECT_EQ(row.at("state"), "SUCCEEDED");
+    EXPECT_EQ(ExpectWholeEventsFile(out + "/" + row.at("events_file")), row.at("job_id"));
+    if (std::stoi(row.at("attempts")) >= 2) {
+      ++resubmitted;
+      EXPECT_EQ(row.at("server"), first->address()) << "a resubmitted job runs on the survivor";
     }
   }
   EXPECT_GE(resubmitted, 1);
