@@ -181,6 +181,9 @@ Figure EigenvalueFigure(const JobRecord& job, const BlockKey& key) {
         LineSeries line;
         line.name = BlockLabel(key) + " #" + std::to_string(j + 1);
         line.color = PaletteColor(j);
+        // The palette has ten colours: the eleventh eigenvalue on is dashed, so that no two
+        // lines of a chart look the same.
+        line.dashed = j >= 10;
         series.push_back(line);
       }
       const double value = spectrum->top_eigenvalues(j);
