@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <functional>
@@ -194,25 +195,57 @@ int GetJobCommand(const CommandContext& context, const std::string& job_id, Outp
   return kExitOk;
 }
 
-int ListJobsCommand(const CommandContext& context, const ListOptions& options) {
-  const auto stub = NewStub(context);
+// Every page of one replica's ListJobs (all of them when all_pages, else the first).
+grpc::Status ListReplica(const std::shared_ptr<grpc::Channel>& channel, double timeout_seconds,
+                         const ListOptions& options, bool all_pages, std::vector<v1::Job>* jobs,
+                         std::string* next_page_token) {
+  const auto stub = v1::SgdSpectra::NewStub(channel);
   v1::ListJobsRequest request;
   request.set_page_size(options.page_size);
   request.set_state_filter(options.state_filter);
   request.set_page_token(options.page_token);
-  std::vector<v1::Job> jobs;
-  std::string next_page_token;
-  // Pages are gathered before rendering so that the table's columns fit every row.
   do {
     grpc::ClientContext call;
-    SetDeadlineAfter(&call, context.timeout_seconds);
+    SetDeadlineAfter(&call, timeout_seconds);
     v1::ListJobsResponse response;
     const grpc::Status status = stub->ListJobs(&call, request, &response);
+    if (!status.ok()) return status;
+    jobs->insert(jobs->end(), response.jobs().begin(), response.jobs().end());
+    *next_page_token = response.next_page_token();
+    request.set_page_token(*next_page_token);
+  } while (all_pages && !next_page_token->empty());
+  return grpc::Status::OK;
+}
+
+int ListJobsCommand(const CommandContext& context, const ListOptions& options) {
+  std::vector<v1::Job> jobs;
+  std::string next_page_token;
+  if (context.target.several_endpoints()) {
+    // Each replica has its own jobs and page tokens: list every replica to the end and merge,
+    // newest first.
+    if (!options.page_token.empty()) {
+      *context.err << "error: --page-token needs a single server; --server names "
+                   << context.target.endpoints.size() << " addresses" << std::endl;
+      return kExitUsage;
+    }
+    for (const std::string& endpoint : context.target.endpoints) {
+      const grpc::Status status = ListReplica(MakeChannel(endpoint), context.timeout_seconds,
+                                              options, /*all_pages=*/true, &jobs, &next_page_token);
+      if (!status.ok()) {
+        return ReportRpcError(
+            context, grpc::Status(status.error_code(), endpoint + ": " + status.error_message()));
+      }
+    }
+    std::stable_sort(jobs.begin(), jobs.end(), [](const v1::Job& a, const v1::Job& b) {
+      return a.created_unix_ms() > b.created_unix_ms();
+    });
+    next_page_token.clear();
+  } else {
+    // Pages are gathered before rendering so that the table's columns fit every row.
+    const grpc::Status status = ListReplica(context.channel, context.timeout_seconds, options,
+                                            options.all_pages, &jobs, &next_page_token);
     if (!status.ok()) return ReportRpcError(context, status);
-    jobs.insert(jobs.end(), response.jobs().begin(), response.jobs().end());
-    next_page_token = response.next_page_token();
-    request.set_page_token(next_page_token);
-  } while (options.all_pages && !next_page_token.empty());
+  }
 
   RenderJobs(options.output, jobs, /*with_header=*/true, context.out);
   context.out->flush();

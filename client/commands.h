@@ -67,6 +67,8 @@ int WatchJobCommand(const CommandContext& context, const std::string& job_id,
 
 int GetJobCommand(const CommandContext& context, const std::string& job_id, OutputFormat output);
 
+// ListJobs. With several replicas: every replica's jobs (all pages), merged newest first;
+// --page-token is then a usage error (tokens belong to one replica).
 int ListJobsCommand(const CommandContext& context, const ListOptions& options);
 
 int CancelJobCommand(const CommandContext& context, const std::string& job_id, OutputFormat output);

@@ -189,6 +189,12 @@ TEST_F(SweepEndToEndTest, TwoReplicasShareTheJobsAndEveryResultIsCollected) {
   EXPECT_EQ(wrong.exit_code, kExitRpcError) << Describe(wrong);
   EXPECT_THAT(wrong.err, HasSubstr("NOT_FOUND"));
 
+  // list over both replicas merges their jobs.
+  const CliResult merged =
+      sgdspectra::testing::RunCli(kCliBinary, {"--server", target, "list", "-o", "csv"});
+  EXPECT_EQ(merged.exit_code, kExitOk) << Describe(merged);
+  for (const std::string& id : summary_ids) EXPECT_THAT(merged.out, HasSubstr(id));
+
   // Health checks every replica.
   const CliResult health = sgdspectra::testing::RunCli(kCliBinary, {"--server", target, "health"});
   EXPECT_EQ(health.exit_code, kExitOk) << Describe(health);
