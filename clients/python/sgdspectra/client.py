@@ -286,6 +286,17 @@ class Client:
         request = jobs_pb2.SubmitJobRequest(spec=as_job_spec(spec))
         return EventStream(self._stub.RunJob(request, timeout=timeout, metadata=self._metadata))
 
+    def run_all(self, specs, max_workers=4, timeout=None):
+        """Runs every spec to its end, at most `max_workers` at once (each a RunJob stream, so
+        with several replicas the jobs spread over them), and returns one list of JobEvents per
+        spec, in the order given. The first failed call raises its SgdSpectraError once the
+        calls already running have ended."""
+        import concurrent.futures
+
+        specs = [as_job_spec(spec) for spec in specs]  # refuse bad dicts before sending any
+        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, max_workers)) as pool:
+            return list(pool.map(lambda spec: list(self.run(spec, timeout=timeout)), specs))
+
     def submit(self, spec):
         """Validates and queues a job; returns the Job (state QUEUED) at once."""
         return self._unary(self._stub.SubmitJob, jobs_pb2.SubmitJobRequest(spec=as_job_spec(spec)))

@@ -416,17 +416,12 @@ class TwoReplicaTest(unittest.TestCase):
             sgdspectra.parse_target("127.0.0.1:1,[::1]:2")
 
     def test_jobs_spread_over_both_replicas_and_every_result_is_collected(self):
-        import concurrent.futures
-
-        def run(seed):
-            spec = dict(TINY_KGMM_SPEC, seed=str(seed))
-            events = list(self.client.run(spec, timeout=120))
+        specs = [dict(TINY_KGMM_SPEC, seed=str(seed)) for seed in range(8)]
+        finished = {}
+        for events in self.client.run_all(specs, max_workers=4, timeout=120):
             self.assertEqual(events[-1].finished.state, sgdspectra.jobs_pb2.SUCCEEDED)
             self.assertEqual([e.seq for e in events], list(range(1, len(events) + 1)))
-            return events[0].job_id, events[-1].finished
-
-        with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
-            finished = dict(pool.map(run, range(8)))
+            finished[events[0].job_id] = events[-1].finished
         self.assertEqual(len(finished), 8, "job ids must be unique across replicas")
 
         per_replica = []
