@@ -326,6 +326,41 @@ TEST_F(SweepEndToEndTest, RerunningTheSameSweepResumesAndAnotherSweepIsRefused) 
   EXPECT_THAT(other.err, HasSubstr("holds a different sweep"));
 }
 
+TEST_F(SweepEndToEndTest, CtrlCStopsTheSweepAndTheSameCommandResumesIt) {
+  auto server = StartServer("data");
+  ASSERT_TRUE(server);
+  const std::string out = work_dir_ + "/sweep";
+  // Jobs of about a second, one at a time: Ctrl-C lands while the first runs.
+  const std::vector<std::string> args =
+      Concat({"--server", server->address(), "sweep", "--out", out, "--seeds", "0:3",
+              "--concurrency", "1"},
+             {"--d", "40", "--k", "3", "--steps", "2000000", "--every-steps", "2000000"});
+  auto sweep = CliProcess::Start(kCliBinary, args);
+  bool running = false;
+  for (int i = 0; i < 1000 && !running; ++i) {
+    const CliResult list = sgdspectra::testing::RunCli(
+        kCliBinary, {"--server", server->address(), "list", "--state", "RUNNING", "-o", "csv"});
+    running = list.out.find("RUNNING") != std::string::npos;
+    if (!running) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_TRUE(running);
+  sweep->Signal(SIGINT);
+  const CliResult stopped = sweep->Wait();
+  EXPECT_EQ(stopped.exit_code, kExitDetached) << Describe(stopped);
+  EXPECT_THAT(stopped.err, HasSubstr("Run the same command again to resume"));
+  // The tables are written for what exists, and no half-written events file is left whole.
+  const auto partial = ReadCsv(out + "/summary.csv");
+  ASSERT_EQ(partial.size(), 3u);
+  EXPECT_EQ(partial[2].at("state"), "NOT_FINISHED");
+
+  const CliResult resumed = sgdspectra::testing::RunCli(kCliBinary, args);
+  ASSERT_EQ(resumed.exit_code, kExitOk) << Describe(resumed);
+  for (const auto& row : ReadCsv(out + "/summary.csv")) {
+    EXPECT_EQ(row.at("state"), "SUCCEEDED");
+    EXPECT_EQ(ExpectWholeEventsFile(out + "/" + row.at("events_file")), row.at("job_id"));
+  }
+}
+
 TEST_F(SweepEndToEndTest, ABadSpecStopsTheSweepNamingTheField) {
   auto server = StartServer("data");
   ASSERT_TRUE(server);
