@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iomanip>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -224,6 +225,9 @@ void SweepRunner::RunOne(const SweepJob& job, JobOutcome* outcome) {
     return go_on;
   };
 
+  const auto reconnect = std::chrono::duration_cast<Clock::duration>(
+      std::chrono::duration<double>(options_.reconnect_seconds));
+  std::optional<Clock::time_point> refused_since;  // first refusal of the current submission
   while (!stop_) {
     if (outcome->attempts >= options_.max_attempts) {
       outcome->error = "gave up after " + std::to_string(outcome->attempts) + " submissions";
@@ -259,15 +263,39 @@ void SweepRunner::RunOne(const SweepJob& job, JobOutcome* outcome) {
       status = ConsumeStream(reader.get(), &events, &state);
       Untrack(&call);
     }
-    if (state.job_id.empty() && status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) {
-      if (!back_off()) return;  // the replica's queue is full: not an attempt
+    if (state.job_id.empty()) {
+      // Refused before a job existed: not an attempt. A full queue is waited out; a bad spec
+      // stops the sweep; anything else (UNAVAILABLE while a replica drains or restarts, ...)
+      // is retried for up to reconnect_seconds.
+      switch (status.error_code()) {
+        case grpc::StatusCode::RESOURCE_EXHAUSTED:
+          if (!back_off()) return;
+          continue;
+        case grpc::StatusCode::INVALID_ARGUMENT:
+        case grpc::StatusCode::FAILED_PRECONDITION:
+        case grpc::StatusCode::OUT_OF_RANGE:
+        case grpc::StatusCode::UNIMPLEMENTED:
+        case grpc::StatusCode::PERMISSION_DENIED:
+        case grpc::StatusCode::UNAUTHENTICATED:
+          Fatal("job #" + std::to_string(job.index) + ": " + FormatRpcError(status));
+          return;
+        default:
+          break;
+      }
+      if (stop_) return;
+      if (!refused_since) refused_since = Clock::now();
+      if (Clock::now() - *refused_since > reconnect) {
+        outcome->error = "not accepted for " + std::to_string(options_.reconnect_seconds) +
+                         " s: " + FormatRpcError(status);
+        return;
+      }
+      if (!back_off()) return;
       continue;
     }
+    refused_since.reset();
     ++outcome->attempts;
-    if (!state.job_id.empty()) {
-      outcome->job_id = state.job_id;
-      outcome->endpoint = target_.endpoints.size() == 1 ? target_.endpoints[0] : "";
-    }
+    outcome->job_id = state.job_id;
+    outcome->endpoint = target_.endpoints.size() == 1 ? target_.endpoints[0] : "";
 
     // Accepted but the stream broke: follow the job on its replica.
     bool lost = false;
@@ -308,24 +336,8 @@ void SweepRunner::RunOne(const SweepJob& job, JobOutcome* outcome) {
     }
     if (stop_ && !state.finished) return;
     if (lost || !state.finished) {
-      if (!state.job_id.empty()) {
-        events.close();
-        KeepAttempt(job.index, outcome->attempts, partial_path);
-      }
-      if (state.job_id.empty()) {
-        switch (status.error_code()) {
-          case grpc::StatusCode::INVALID_ARGUMENT:
-          case grpc::StatusCode::FAILED_PRECONDITION:
-          case grpc::StatusCode::OUT_OF_RANGE:
-          case grpc::StatusCode::UNIMPLEMENTED:
-          case grpc::StatusCode::PERMISSION_DENIED:
-          case grpc::StatusCode::UNAUTHENTICATED:
-            Fatal("job #" + std::to_string(job.index) + ": " + FormatRpcError(status));
-            return;
-          default:
-            break;
-        }
-      }
+      events.close();
+      KeepAttempt(job.index, outcome->attempts, partial_path);
       if (!back_off()) return;
       continue;
     }

@@ -15,8 +15,10 @@
 //   * the job ended FAILED "interrupted" (the replica restarted) or CANCELLED "server shutting
 //     down" (it drained): the job is submitted again, up to `max_attempts` submissions; the
 //     events of every attempt that did not finish are kept as `NNNN.attempt-K.events.jsonl`;
-//   * the replica answered RESOURCE_EXHAUSTED (queue full): wait and submit again (not an
-//     attempt); UNAVAILABLE before acceptance: wait for a replica, then submit again.
+//   * refused before acceptance (no job exists, so not an attempt): RESOURCE_EXHAUSTED (queue
+//     full) is waited out; UNAVAILABLE and other transient codes are retried for up to
+//     `reconnect_seconds`.
+// `max_attempts` bounds the submissions that were accepted.
 // INVALID_ARGUMENT (a bad spec) stops the whole sweep: every job shares the spec's shape.
 //
 // Ownership: the runner owns its channels; `log` is borrowed and must outlive Run().

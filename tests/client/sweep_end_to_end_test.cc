@@ -209,9 +209,20 @@ TEST_F(SweepEndToEndTest, TwoReplicasShareTheJobsAndEveryResultIsCollected) {
   EXPECT_EQ(aggregates[0].at("finished"), "6");
 }
 
-TEST_F(SweepEndToEndTest, ASweepOutlivesAServerRestartByResubmittingInterruptedJobs) {
+// A server that dies (SIGKILL: its jobs end "interrupted" after the restart) or drains
+// (SIGTERM: they end "server shutting down" at once, and new submissions are refused while it
+// drains) under a sweep.
+struct RestartCase {
+  int signal;
+  const char* message;  // the terminal message the sweep resubmits on
+};
+
+class SweepRestartTest : public SweepEndToEndTest,
+                         public ::testing::WithParamInterface<RestartCase> {};
+
+TEST_P(SweepRestartTest, ASweepOutlivesAServerRestartByResubmittingInterruptedJobs) {
   // Jobs of a few seconds (d = 40, 4M SGD steps, 2 snapshots), so one is running when the
-  // server is killed.
+  // server is stopped.
   const std::vector<std::string> slow_job = {"--d",     "40",      "--k",           "3",
                                              "--steps", "4000000", "--every-steps", "4000000"};
   auto server = StartServer("data");
@@ -233,14 +244,15 @@ TEST_F(SweepEndToEndTest, ASweepOutlivesAServerRestartByResubmittingInterruptedJ
     if (!running) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   ASSERT_TRUE(running) << "no job started running";
-  server->Signal(SIGKILL);
-  EXPECT_EQ(server->Wait(), 128 + SIGKILL);
+  server->Signal(GetParam().signal);
+  EXPECT_EQ(server->Wait(), GetParam().signal == SIGKILL ? 128 + SIGKILL : 0);
   server = StartServer("data", port);
   ASSERT_TRUE(server);
 
   const CliResult result = sweep->Wait();
   ASSERT_EQ(result.exit_code, kExitOk) << Describe(result);
-  EXPECT_THAT(result.err, HasSubstr("ended \"interrupted\": submitting again"));
+  EXPECT_THAT(result.err,
+              HasSubstr("ended \"" + std::string(GetParam().message) + "\": submitting again"));
   const auto rows = ReadCsv(out + "/summary.csv");
   ASSERT_EQ(rows.size(), 2u);
   int resubmitted = 0;
@@ -256,11 +268,18 @@ TEST_F(SweepEndToEndTest, ASweepOutlivesAServerRestartByResubmittingInterruptedJ
       std::ifstream file(kept);
       std::stringstream text;
       text << file.rdbuf();
-      EXPECT_THAT(text.str(), HasSubstr("interrupted")) << kept;
+      EXPECT_THAT(text.str(), HasSubstr(GetParam().message)) << kept;
     }
   }
   EXPECT_GE(resubmitted, 1);
 }
+
+INSTANTIATE_TEST_SUITE_P(KillOrDrain, SweepRestartTest,
+                         ::testing::Values(RestartCase{SIGKILL, "interrupted"},
+                                           RestartCase{SIGTERM, "server shutting down"}),
+                         [](const ::testing::TestParamInfo<RestartCase>& info) {
+                           return std::string(info.param.signal == SIGKILL ? "Kill" : "Drain");
+                         });
 
 TEST_F(SweepEndToEndTest, JobsOfAReplicaThatStaysDownAreRunAgainOnTheOther) {
   // Jobs of about a second (d = 40, 2M SGD steps), more of them than run at once, so that
