@@ -111,6 +111,17 @@ std::set<std::string> JobIdsOn(const ChildServer& server) {
   return ids;
 }
 
+// Polls the server's RUNNING jobs (bounded: about 20 s) until one exists.
+bool WaitUntilAJobRuns(const std::string& address) {
+  for (int i = 0; i < 1000; ++i) {
+    const CliResult list = sgdspectra::testing::RunCli(
+        kCliBinary, {"--server", address, "list", "--state", "RUNNING", "-o", "csv"});
+    if (list.out.find("RUNNING") != std::string::npos) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
 class SweepEndToEndTest : public ::testing::Test {
  protected:
   void SetUp() override { work_dir_ = sgdspectra::testing::MakeTempDir(); }
@@ -236,14 +247,7 @@ TEST_P(SweepRestartTest, ASweepOutlivesAServerRestartByResubmittingInterruptedJo
                          slow_job));
 
   // Wait (bounded) until the server runs a job, then kill it and start it again on its port.
-  bool running = false;
-  for (int i = 0; i < 300 && !running; ++i) {
-    const CliResult list = sgdspectra::testing::RunCli(
-        kCliBinary, {"--server", target, "list", "--state", "RUNNING", "-o", "csv"});
-    running = list.out.find("RUNNING") != std::string::npos;
-    if (!running) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  ASSERT_TRUE(running) << "no job started running";
+  ASSERT_TRUE(WaitUntilAJobRuns(target)) << "no job started running";
   server->Signal(GetParam().signal);
   EXPECT_EQ(server->Wait(), GetParam().signal == SIGKILL ? 128 + SIGKILL : 0);
   server = StartServer("data", port);
@@ -295,14 +299,8 @@ TEST_F(SweepEndToEndTest, JobsOfAReplicaThatStaysDownAreRunAgainOnTheOther) {
       kCliBinary, Concat({"--server", first->address() + "," + second->address(), "sweep", "--out",
                           out, "--seeds", "0:6", "--concurrency", "2", "--reconnect-seconds", "1"},
                          slow_job));
-  bool running = false;
-  for (int i = 0; i < 1000 && !running; ++i) {
-    const CliResult list = sgdspectra::testing::RunCli(
-        kCliBinary, {"--server", second->address(), "list", "--state", "RUNNING", "-o", "csv"});
-    running = list.out.find("RUNNING") != std::string::npos;
-    if (!running) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  ASSERT_TRUE(running) << "no job started running on the second replica";
+  ASSERT_TRUE(WaitUntilAJobRuns(second->address()))
+      << "no job started running on the second replica";
   second->Signal(SIGKILL);
   EXPECT_EQ(second->Wait(), 128 + SIGKILL);
 
@@ -355,14 +353,7 @@ TEST_F(SweepEndToEndTest, CtrlCStopsTheSweepAndTheSameCommandResumesIt) {
               "--concurrency", "1"},
              {"--d", "40", "--k", "3", "--steps", "2000000", "--every-steps", "2000000"});
   auto sweep = CliProcess::Start(kCliBinary, args);
-  bool running = false;
-  for (int i = 0; i < 1000 && !running; ++i) {
-    const CliResult list = sgdspectra::testing::RunCli(
-        kCliBinary, {"--server", server->address(), "list", "--state", "RUNNING", "-o", "csv"});
-    running = list.out.find("RUNNING") != std::string::npos;
-    if (!running) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  ASSERT_TRUE(running);
+  ASSERT_TRUE(WaitUntilAJobRuns(server->address()));
   sweep->Signal(SIGINT);
   const CliResult stopped = sweep->Wait();
   EXPECT_EQ(stopped.exit_code, kExitDetached) << Describe(stopped);

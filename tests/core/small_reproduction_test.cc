@@ -20,18 +20,10 @@
 #include <vector>
 
 #include "sgdspectra/core/experiment.h"
+#include "snapshot_recorder.h"
 
 namespace sgdspectra {
 namespace {
-
-class Recorder : public ExperimentObserver {
- public:
-  bool OnSnapshot(const Snapshot& s) override {
-    snapshots.push_back(s);
-    return true;
-  }
-  std::vector<Snapshot> snapshots;
-};
 
 struct RecordedRun {
   ExperimentResult result;
@@ -39,7 +31,7 @@ struct RecordedRun {
 };
 
 RecordedRun RunSpec(const ExperimentSpec& spec) {
-  Recorder recorder;
+  SnapshotRecorder recorder;
   RecordedRun run;
   run.result = RunExperiment(spec, &recorder, nullptr);
   EXPECT_TRUE(run.result.status.ok())

@@ -6,18 +6,10 @@
 #include <vector>
 
 #include "sgdspectra/core/experiment.h"
+#include "snapshot_recorder.h"
 
 namespace sgdspectra {
 namespace {
-
-class Recorder : public ExperimentObserver {
- public:
-  bool OnSnapshot(const Snapshot& s) override {
-    snapshots.push_back(s);
-    return true;
-  }
-  std::vector<Snapshot> snapshots;
-};
 
 const SpectrumReport* Find(const Snapshot& s, MatrixKind m, BlockKind b, int index) {
   for (const SpectrumReport& r : s.spectra) {
@@ -42,7 +34,7 @@ int CountCovered(const ClassifierRank& rank) {
 }
 
 TEST(XorExperimentTest, NeuronBlocksHaveTwoOutliersAlongTheMeansAndWeightsAlign) {
-  Recorder rec;
+  SnapshotRecorder rec;
   const ExperimentResult r = RunExperiment(XorSpecForSeed(22), &rec, nullptr);
   ASSERT_TRUE(r.status.ok()) << r.status.ToString();
   const Snapshot& first = rec.snapshots.front();
@@ -66,7 +58,7 @@ TEST(XorExperimentTest, SecondLayerHasNoOutliersAtInitialisation) {
     ExperimentSpec spec = XorSpecForSeed(seed);
     spec.sgd.t_end = 0;  // the t = 0 snapshot only
     spec.analysis.class_blocks = false;
-    Recorder rec;
+    SnapshotRecorder rec;
     ASSERT_TRUE(RunExperiment(spec, &rec, nullptr).status.ok());
     ASSERT_EQ(rec.snapshots.size(), 1u);
     for (MatrixKind m : {MatrixKind::kHessian, MatrixKind::kGMatrix}) {
@@ -81,7 +73,7 @@ TEST(XorExperimentTest, SecondLayerHasNoOutliersAtInitialisation) {
 // Seeds found once while writing this test, among 0..63 (7 of 64 reach the optimum):
 // seed 22 reaches test accuracy 1.0; seed 2 ends at a sub-optimal classifier (about 0.73).
 TEST(XorExperimentTest, OptimalRunHasFourSecondLayerOutliersSubOptimalFewer) {
-  Recorder good_rec, bad_rec;
+  SnapshotRecorder good_rec, bad_rec;
   const ExperimentResult good = RunExperiment(XorSpecForSeed(22), &good_rec, nullptr);
   const ExperimentResult bad = RunExperiment(XorSpecForSeed(2), &bad_rec, nullptr);
   ASSERT_TRUE(good.has_rank);
@@ -111,7 +103,7 @@ TEST(XorExperimentTest, FullAndFirstLayerMatricesAreAnalysedWithGradientOverlap)
   spec.sgd.t_end = 10;
   spec.schedule.num_points = 2;
   spec.analysis.full_matrices = true;
-  Recorder rec;
+  SnapshotRecorder rec;
   ASSERT_TRUE(RunExperiment(spec, &rec, nullptr).status.ok());
   const Snapshot& last = rec.snapshots.back();
   const SpectrumReport* layer1 = Find(last, MatrixKind::kHessian, BlockKind::kFirstLayer, -1);
@@ -131,7 +123,7 @@ TEST(XorExperimentTest, ThreadCountDoesNotChangeResults) {
   one.sgd.t_end = two.sgd.t_end = 5;
   one.analysis.full_matrices = two.analysis.full_matrices = true;
   two.analysis.threads = 2;
-  Recorder a, b;
+  SnapshotRecorder a, b;
   ASSERT_TRUE(RunExperiment(one, &a, nullptr).status.ok());
   ASSERT_TRUE(RunExperiment(two, &b, nullptr).status.ok());
   ASSERT_EQ(a.snapshots.size(), b.snapshots.size());

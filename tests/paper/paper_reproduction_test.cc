@@ -9,18 +9,10 @@
 #include <vector>
 
 #include "sgdspectra/core/experiment.h"
+#include "snapshot_recorder.h"
 
 namespace sgdspectra {
 namespace {
-
-class Recorder : public ExperimentObserver {
- public:
-  bool OnSnapshot(const Snapshot& s) override {
-    snapshots.push_back(s);
-    return true;
-  }
-  std::vector<Snapshot> snapshots;
-};
 
 std::vector<const SpectrumReport*> Blocks(const Snapshot& s, MatrixKind m, BlockKind b) {
   std::vector<const SpectrumReport*> out;
@@ -52,7 +44,7 @@ struct KgmmRun {
 };
 
 KgmmRun RunKgmm(double lambda, double beta) {
-  Recorder rec;
+  SnapshotRecorder rec;
   KgmmRun run;
   run.result = RunExperiment(KgmmSpec(lambda, beta), &rec, nullptr);
   run.snapshots = std::move(rec.snapshots);
@@ -178,7 +170,7 @@ TEST(PaperX, X1X2X3SuccessFractionSecondLayerRankAndNeuronAlignment) {
   int covered_equals_rank = 0;
   int converging = 0;  // 4 outliers, all clusters covered, accuracy not yet above 0.99
   for (int seed = 0; seed < kSeeds; ++seed) {
-    Recorder rec;
+    SnapshotRecorder rec;
     const ExperimentResult r = RunExperiment(XorSpec(seed), &rec, nullptr);
     ASSERT_TRUE(r.status.ok()) << r.status.ToString();
     ASSERT_TRUE(r.has_rank);
