@@ -150,6 +150,7 @@ bool SweepRunner::Run(const std::vector<SweepJob>& jobs, std::vector<JobOutcome>
                                            [](const JobOutcome& o) { return !o.finished; }));
   done_ = 0;
   next_job_ = 0;
+  WarmUpReplicas();
   std::vector<std::thread> workers;
   const int count = std::max(1, std::min(options_.concurrency, std::max(1, to_run_)));
   for (int i = 0; i < count; ++i) {
@@ -166,6 +167,19 @@ bool SweepRunner::Run(const std::vector<SweepJob>& jobs, std::vector<JobOutcome>
     return false;
   }
   return true;
+}
+
+void SweepRunner::WarmUpReplicas() {
+  if (!target_.several_endpoints()) return;
+  balanced_->GetState(/*try_to_connect=*/true);
+  std::vector<std::shared_ptr<grpc::Channel>> channels;
+  for (const std::string& endpoint : target_.endpoints) {
+    ServerTarget one;
+    one.channel_target = endpoint;
+    channels.push_back(MakeBalancedChannel(one));
+  }
+  const auto deadline = std::chrono::system_clock::now() + std::chrono::seconds(2);
+  for (const auto& channel : channels) channel->WaitForConnected(deadline);
 }
 
 void SweepRunner::Interrupt() {

@@ -2,7 +2,10 @@
 // `concurrency` at once, and records each job's events in the results folder.
 //
 // Each job runs as one RunJob stream on the balanced channel (round_robin over the replicas),
-// so a job's events come from the replica that accepted it. Its events go to
+// so a job's events come from the replica that accepted it. Before the first job the runner
+// connects to every replica (up to 2 s): round_robin picks only among ready connections, and
+// without this the first jobs of a sweep all go to whichever replica answered first. Its events go
+// to
 // `<jobs_dir>/NNNN.events.jsonl.partial` as they arrive (one JobEvent per line, the proto3 JSON
 // mapping of `run -o jsonl`) and the file is renamed to `NNNN.events.jsonl` when the terminal
 // event is written, beside `NNNN.job.json` ({index, job_id, endpoint, attempts, seconds}).
@@ -90,6 +93,9 @@ class SweepRunner {
 
  private:
   class JobAttempt;
+  // Connects to each endpoint (gRPC shares the connections between channels with the same
+  // arguments, so the balanced channel's are ready too); bounded by 2 s.
+  void WarmUpReplicas();
   void WorkerLoop(const std::vector<SweepJob>& jobs, std::vector<JobOutcome>* outcomes);
   void RunOne(const SweepJob& job, JobOutcome* outcome);
   void Fatal(const std::string& message);

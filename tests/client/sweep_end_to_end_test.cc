@@ -179,9 +179,12 @@ TEST_F(SweepEndToEndTest, TwoReplicasShareTheJobsAndEveryResultIsCollected) {
   // Each replica holds exactly the jobs the summary says it ran, and both got some.
   const std::set<std::string> on_first = JobIdsOn(*first);
   const std::set<std::string> on_second = JobIdsOn(*second);
-  EXPECT_GE(on_first.size(), 1u);
-  EXPECT_GE(on_second.size(), 1u);
   EXPECT_EQ(on_first.size() + on_second.size(), 12u);
+  // round_robin alternates new calls over the ready replicas, and the sweep connects to every
+  // replica before its first job, so the split is even (6 + 6 in 10 of 10 runs by hand) unless
+  // a connection is briefly not ready; at least a quarter each is what "spread" must mean.
+  EXPECT_GE(on_first.size(), 3u);
+  EXPECT_GE(on_second.size(), 3u);
   EXPECT_EQ(static_cast<int>(on_first.size()), jobs_per_server[first->address()]);
   EXPECT_EQ(static_cast<int>(on_second.size()), jobs_per_server[second->address()]);
   std::set<std::string> both = on_first;
