@@ -285,6 +285,8 @@ int PlotCommand(const CommandContext& context, const PlotOptions& options) {
                                   ? plot::ParseEventLines(std::cin, "stdin", &events)
                                   : plot::ReadEventsFile(options.source, &events);
         if (!status.ok()) return UsageError(context, std::string(status.message()));
+        // Nothing to draw and nothing to say: an empty file is a mistake, not a blank report.
+        if (events.empty()) return UsageError(context, options.source + ": holds no events");
       }
       plot::JobRecord job;
       const Status status = plot::CollectJob(events, &job);

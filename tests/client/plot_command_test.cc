@@ -230,6 +230,12 @@ TEST(PlotCommandTest, BadSourcesAreUsageErrors) {
 
   run = RunPlot({bad, "--png", "sometimes"});
   EXPECT_EQ(run.exit_code, kExitUsage);
+
+  const std::string empty = dir.Write("empty.jsonl", "\n");
+  run = RunPlot({empty});
+  EXPECT_EQ(run.exit_code, kExitUsage);
+  EXPECT_THAT(run.err, HasSubstr("empty.jsonl: holds no events"));
+  EXPECT_THAT(run.out, IsEmpty());
 }
 
 TEST(PlotCommandTest, AnUnwritableOutputIsAnOutputError) {
