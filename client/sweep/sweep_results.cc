@@ -50,12 +50,6 @@ bool WriteAtomically(const std::string& path, const std::string& text, std::stri
   return true;
 }
 
-std::string EventsFileName(int index) {
-  std::ostringstream name;
-  name << "jobs/" << std::setw(4) << std::setfill('0') << index << ".events.jsonl";
-  return name.str();
-}
-
 // task, dim, num_classes_or_hidden, snr, ridge, sgd_steps of the resolved spec (the server's
 // defaults filled in), so that every row says what ran; empty cells before acceptance.
 std::string ResolvedTaskColumns(const JobOutcome& outcome) {
@@ -171,8 +165,8 @@ bool WriteSweepTables(const std::string& dir, const std::vector<SweepAxis>& axes
     } else {
       summary << ",,,,,,,,";
     }
-    summary << (IsSuccess(outcome, success_accuracy) ? 1 : 0) << "," << EventsFileName(job.index)
-            << "\n";
+    summary << (IsSuccess(outcome, success_accuracy) ? 1 : 0) << ","
+            << JobEventsPath("jobs", job.index) << "\n";
   }
   if (!WriteAtomically(dir + "/summary.csv", summary.str(), error)) return false;
 

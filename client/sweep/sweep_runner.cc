@@ -248,9 +248,7 @@ void SweepRunner::RunOne(const SweepJob& job, JobOutcome* outcome) {
       return;
     }
     // A replica to submit to, waiting for one to come back if none is reachable.
-    const Clock::time_point wait_until =
-        Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                           std::chrono::duration<double>(options_.reconnect_seconds));
+    const Clock::time_point wait_until = Clock::now() + reconnect;
     while (!balanced_->WaitForConnected(std::chrono::system_clock::now() +
                                         std::chrono::milliseconds(500))) {
       if (stop_) return;
@@ -313,9 +311,7 @@ void SweepRunner::RunOne(const SweepJob& job, JobOutcome* outcome) {
 
     // Accepted but the stream broke: follow the job on its replica.
     bool lost = false;
-    const Clock::time_point reattach_until =
-        Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                           std::chrono::duration<double>(options_.reconnect_seconds));
+    const Clock::time_point reattach_until = Clock::now() + reconnect;
     while (!state.finished && !state.job_id.empty() && !stop_) {
       std::shared_ptr<grpc::Channel> replica;
       std::string endpoint;

@@ -20,6 +20,7 @@
 #include "child_server.h"
 #include "cli_process.h"
 #include "client/exit_codes.h"
+#include "client/text_util.h"
 #include "sgdspectra/v1/jobs.pb.h"
 
 namespace sgdspectra::client {
@@ -47,24 +48,15 @@ std::string Describe(const CliResult& result) {
          "--- stderr\n" + result.err;
 }
 
-std::vector<std::string> SplitLine(const std::string& line, char separator) {
-  std::vector<std::string> cells;
-  std::stringstream in(line);
-  std::string cell;
-  while (std::getline(in, cell, separator)) cells.push_back(cell);
-  if (!line.empty() && line.back() == separator) cells.emplace_back();
-  return cells;
-}
-
 // Rows of a CSV file written by the sweep (no quoted cells), keyed by the header.
 std::vector<std::map<std::string, std::string>> ReadCsv(const std::string& path) {
   std::ifstream file(path);
   std::string line;
   std::vector<std::map<std::string, std::string>> rows;
   if (!std::getline(file, line)) return rows;
-  const std::vector<std::string> header = SplitLine(line, ',');
+  const std::vector<std::string> header = SplitString(line, ',');
   while (std::getline(file, line)) {
-    const std::vector<std::string> cells = SplitLine(line, ',');
+    const std::vector<std::string> cells = SplitString(line, ',');
     EXPECT_EQ(cells.size(), header.size()) << path << ": " << line;
     std::map<std::string, std::string> row;
     for (size_t i = 0; i < header.size() && i < cells.size(); ++i) row[header[i]] = cells[i];
@@ -96,6 +88,20 @@ std::string ExpectWholeEventsFile(const std::string& path) {
   return job_id;
 }
 
+// The summary rows of a sweep folder, each checked to be SUCCEEDED with a whole events file of
+// its job; empty (after a failure) when the row count is not `expected_rows`.
+std::vector<std::map<std::string, std::string>> ReadSucceededSweep(const std::string& out,
+                                                                   size_t expected_rows) {
+  std::vector<std::map<std::string, std::string>> rows = ReadCsv(out + "/summary.csv");
+  EXPECT_EQ(rows.size(), expected_rows);
+  if (rows.size() != expected_rows) return {};
+  for (const auto& row : rows) {
+    EXPECT_EQ(row.at("state"), "SUCCEEDED") << "job #" << row.at("index");
+    EXPECT_EQ(ExpectWholeEventsFile(out + "/" + row.at("events_file")), row.at("job_id"));
+  }
+  return rows;
+}
+
 // The ids of every job a server holds (its own ListJobs, through the CLI).
 std::set<std::string> JobIdsOn(const ChildServer& server) {
   const CliResult list = sgdspectra::testing::RunCli(
@@ -106,7 +112,7 @@ std::set<std::string> JobIdsOn(const ChildServer& server) {
   std::string line;
   std::getline(in, line);  // header
   while (std::getline(in, line)) {
-    if (!line.empty()) ids.insert(SplitLine(line, ',').at(0));
+    if (!line.empty()) ids.insert(SplitString(line, ',').at(0));
   }
   return ids;
 }
@@ -260,12 +266,10 @@ TEST_P(SweepRestartTest, ASweepOutlivesAServerRestartByResubmittingInterruptedJo
   ASSERT_EQ(result.exit_code, kExitOk) << Describe(result);
   EXPECT_THAT(result.err,
               HasSubstr("ended \"" + std::string(GetParam().message) + "\": submitting again"));
-  const auto rows = ReadCsv(out + "/summary.csv");
+  const auto rows = ReadSucceededSweep(out, 2);
   ASSERT_EQ(rows.size(), 2u);
   int resubmitted = 0;
   for (const auto& row : rows) {
-    EXPECT_EQ(row.at("state"), "SUCCEEDED");
-    EXPECT_EQ(ExpectWholeEventsFile(out + "/" + row.at("events_file")), row.at("job_id"));
     if (std::stoi(row.at("attempts")) >= 2) {
       ++resubmitted;
       // The interrupted attempt is kept beside the whole run.
@@ -310,12 +314,10 @@ TEST_F(SweepEndToEndTest, JobsOfAReplicaThatStaysDownAreRunAgainOnTheOther) {
   const CliResult result = sweep->Wait();
   ASSERT_EQ(result.exit_code, kExitOk) << Describe(result);
   EXPECT_THAT(result.err, HasSubstr("submitting again"));
-  const auto rows = ReadCsv(out + "/summary.csv");
+  const auto rows = ReadSucceededSweep(out, 6);
   ASSERT_EQ(rows.size(), 6u);
   int resubmitted = 0;
   for (const auto& row : rows) {
-    EXPECT_EQ(row.at("state"), "SUCCEEDED");
-    EXPECT_EQ(ExpectWholeEventsFile(out + "/" + row.at("events_file")), row.at("job_id"));
     if (std::stoi(row.at("attempts")) >= 2) {
       ++resubmitted;
       EXPECT_EQ(row.at("server"), first->address()) << "a resubmitted job runs on the survivor";
@@ -368,10 +370,7 @@ TEST_F(SweepEndToEndTest, CtrlCStopsTheSweepAndTheSameCommandResumesIt) {
 
   const CliResult resumed = sgdspectra::testing::RunCli(kCliBinary, args);
   ASSERT_EQ(resumed.exit_code, kExitOk) << Describe(resumed);
-  for (const auto& row : ReadCsv(out + "/summary.csv")) {
-    EXPECT_EQ(row.at("state"), "SUCCEEDED");
-    EXPECT_EQ(ExpectWholeEventsFile(out + "/" + row.at("events_file")), row.at("job_id"));
-  }
+  ReadSucceededSweep(out, 3);
 }
 
 TEST_F(SweepEndToEndTest, ABadSpecStopsTheSweepNamingTheField) {
