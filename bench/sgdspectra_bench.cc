@@ -129,7 +129,9 @@ std::unique_ptr<TaskRun> MakeTrainedRun(const ExperimentSpec& spec, const Proble
 void BM_SgdStep(benchmark::State& state) {
   const long d = state.range(0);
   GaussianMixture mixture;
-  if (!GaussianMixture::MakeKgmm(d, kClasses, {}, {}, 20.0, kSeed, &mixture).ok()) {
+  if (!GaussianMixture::MakeKgmm(d, kClasses, {}, {}, 20.0, kSeed, kLatestRandomStreamVersion,
+                                 &mixture)
+           .ok()) {
     state.SkipWithError("MakeKgmm failed");
     return;
   }

@@ -61,6 +61,37 @@ std::string UtcTime(std::int64_t unix_ms) {
   return buffer;
 }
 
+// "4.1e12": a count to two significant digits, without the exponent's sign and padding.
+std::string ShortScientific(double value) {
+  if (!(value > 0) || !std::isfinite(value)) return StringFormat("%g", value);
+  if (value < 1e4) return StringFormat("%.0f", value);
+  std::string text = StringFormat("%.1e", value);  // "4.1e+12"
+  const size_t e = text.find('e');
+  if (e == std::string::npos) return text;
+  std::string exponent = text.substr(e + 1);
+  if (!exponent.empty() && exponent[0] == '+') exponent.erase(0, 1);
+  while (exponent.size() > 1 && exponent[0] == '0') exponent.erase(0, 1);
+  return text.substr(0, e + 1) + exponent;
+}
+
+// "0.004 s", "4.5 s", "40 s", "6 min", "2.5 h", "3.1 days": a duration for people.
+std::string RoughDuration(double seconds) {
+  if (!(seconds >= 0)) return "?";
+  if (seconds < 10) return StringFormat("%.2g s", seconds);
+  if (seconds < 90) return StringFormat("%.0f s", seconds);
+  if (seconds < 90 * 60) return StringFormat("%.0f min", seconds / 60);
+  if (seconds < 48 * 3600) return StringFormat("%.1f h", seconds / 3600);
+  return StringFormat("%.1f days", seconds / 86400);
+}
+
+// "3.4 GiB", "512.0 MiB", "20.0 KiB".
+std::string RoughBytes(double bytes) {
+  constexpr double kKiB = 1024.0;
+  if (bytes >= kKiB * kKiB * kKiB) return StringFormat("%.1f GiB", bytes / (kKiB * kKiB * kKiB));
+  if (bytes >= kKiB * kKiB) return StringFormat("%.1f MiB", bytes / (kKiB * kKiB));
+  return StringFormat("%.1f KiB", bytes / kKiB);
+}
+
 // "H c0" for class block 0 of the Hessian, "G full" for the whole G-matrix; XOR: "H n0" for
 // neuron 0, "H L1" for the first layer, "H L2" for the second layer.
 std::string SpectrumLabel(const v1::Spectrum& spectrum) {
@@ -159,9 +190,21 @@ class TableRenderer : public EventRenderer {
                            static_cast<long long>(accepted.test_sample_size()))
            << ", server " << (accepted.build_version().empty() ? "?" : accepted.build_version())
            << "\n";
+    // Servers before the cost model send no estimate.
+    if (accepted.has_cost_estimate()) {
+      const v1::JobCostEstimate& cost = accepted.cost_estimate();
+      *out_ << "  estimated cost: " << ShortScientific(cost.total_flops()) << " flop, about "
+            << RoughDuration(cost.estimated_seconds()) << " at "
+            << StringFormat("%g", cost.nominal_flops_per_second() / 1e9)
+            << " GFlop/s per thread; peak memory about " << RoughBytes(cost.peak_bytes()) << "\n";
+    }
   }
 
   void RenderProgress(const v1::Progress& progress) {
+    if (progress.has_analysis()) {
+      RenderAnalysisProgress(progress.analysis());
+      return;
+    }
     if (!interactive_ || progress.steps_total() <= 0) return;
     const double fraction =
         std::clamp(static_cast<double>(progress.steps_done()) / progress.steps_total(), 0.0, 1.0);
@@ -174,6 +217,27 @@ class TableRenderer : public EventRenderer {
                           static_cast<long long>(progress.steps_total()),
                           progress.steps_per_second());
     progress_bar_visible_ = true;
+  }
+
+  // "  analysing snapshot 3: full H, 5/44 solves, 1234 products, 12.3 s, ~40 s left". On a
+  // terminal it replaces the progress line in place; otherwise one line per event (the server
+  // sends at most about one a second, and only while a snapshot's analysis runs long).
+  void RenderAnalysisProgress(const v1::AnalysisProgress& analysis) {
+    std::string text = StringFormat("  analysing snapshot %d: ", analysis.snapshot_index());
+    if (!analysis.stage().empty()) text += analysis.stage() + ", ";
+    text += StringFormat("%d/%d solves, %lld products, ", analysis.solves_done(),
+                         analysis.solves_total(), static_cast<long long>(analysis.products_done()));
+    text += analysis.seconds_elapsed() < 90 ? StringFormat("%.1f s", analysis.seconds_elapsed())
+                                            : RoughDuration(analysis.seconds_elapsed());
+    if (analysis.seconds_left() >= 0) {
+      text += ", ~" + RoughDuration(analysis.seconds_left()) + " left";
+    }
+    if (interactive_) {
+      *out_ << "\r\x1b[K" << text;
+      progress_bar_visible_ = true;
+    } else {
+      Line() << text << "\n";
+    }
   }
 
   void RenderSnapshot(const v1::Snapshot& snapshot) {

@@ -1,12 +1,15 @@
 // Render: turns the service's messages (JobEvent streams, Jobs) into text in one of three
 // output formats.
 //
-//   table  for people: a live view of a job; on a terminal a progress bar that the next line
-//          replaces; one block of lines per snapshot (metrics, then one line per spectrum,
-//          labelled "H c0" / "H full" for k-GMM and "H n0" (neuron 0), "H L1" (first layer),
-//          "H L2" (second layer), "H full" for XOR; for XOR also the second-layer weights v and
-//          W_i . mu, W_i . nu); last lines with the terminal state and the classifier rank (for
-//          XOR with the covered clusters, e.g. "covered clusters: +mu -nu (2 of 4)").
+//   table  for people: a live view of a job; the accepted banner with the job's estimated
+//          cost; on a terminal a progress bar that the next line replaces; during a long
+//          snapshot's analysis "  analysing snapshot 3: full H, 5/44 solves, 1234 products,
+//          12.3 s, ~40 s left" (in place on a terminal, else one line per event); one block of
+//          lines per snapshot (metrics, then one line per spectrum, labelled "H c0" / "H full"
+//          for k-GMM and "H n0" (neuron 0), "H L1" (first layer), "H L2" (second layer),
+//          "H full" for XOR; for XOR also the second-layer weights v and W_i . mu, W_i . nu);
+//          last lines with the terminal state and the classifier rank (for XOR with the
+//          covered clusters, e.g. "covered clusters: +mu -nu (2 of 4)").
 //   jsonl  for programs: each message in the proto3 JSON mapping (lowerCamelCase names, fields
 //          at their default printed too, int64 as strings), one per line.
 //   csv    for spreadsheets: a header line, then one row per snapshot and spectrum block

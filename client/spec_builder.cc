@@ -210,6 +210,20 @@ void AddSpecOptions(CLI::App* app, SpecFlags* flags) {
   app->add_option("--threads", flags->threads,
                   "analysis.threads: threads for this job's products (0 = server default)")
       ->group("Analysis");
+  app->add_option("--solve-target", flags->solve_target,
+                  "analysis.solve_target: outliers (converge the outliers and certify their "
+                  "count) | top_r (exactly --top-r / --top-r-full pairs)")
+      ->check(EnumNameValidator<v1::SolveTarget>(&ParseSolveTarget, "outliers | top_r"))
+      ->group("Analysis");
+  app->add_option("--certify-below", flags->certify_below,
+                  "analysis.certify_below: converged pairs below the outlier threshold")
+      ->group("Analysis");
+  app->add_option("--null-tol", flags->null_tol,
+                  "analysis.null_tol: tolerance of the null-model edge solves")
+      ->group("Analysis");
+  app->add_option("--random-stream-version", flags->random_stream_version,
+                  "random_stream_version: 0 = newest; 1 = the streams of jobs before version 2")
+      ->group("Job");
 
   app->option_defaults()->multi_option_policy(caller_policy);
 }
@@ -225,6 +239,18 @@ bool ParseScheduleKind(const std::string& text, v1::Schedule::Kind* kind) {
     return true;
   }
   return false;
+}
+
+bool ParseSolveTarget(const std::string& text, v1::SolveTarget* target) {
+  const std::string name = Lowercase(text);
+  if (name == "outliers") {
+    *target = v1::OUTLIERS;
+  } else if (name == "top_r" || name == "top-r") {
+    *target = v1::TOP_R;
+  } else {
+    return false;
+  }
+  return true;
 }
 
 bool ParseOutlierMethod(const std::string& text, v1::OutlierMethod* method) {
@@ -278,6 +304,7 @@ Status ReadSpecFile(const std::string& path, v1::JobSpec* spec) {
 Status ApplySpecFlags(const SpecFlags& flags, v1::JobSpec* spec) {
   if (flags.name) spec->set_name(*flags.name);
   if (flags.seed) spec->set_seed(*flags.seed);
+  if (flags.random_stream_version) spec->set_random_stream_version(*flags.random_stream_version);
   if (flags.progress_every_steps) spec->set_progress_every_steps(*flags.progress_every_steps);
   if (flags.memory_budget_bytes) spec->set_memory_budget_bytes(*flags.memory_budget_bytes);
 
@@ -358,6 +385,17 @@ Status ApplySpecFlags(const SpecFlags& flags, v1::JobSpec* spec) {
   if (flags.gap_ratio) analysis->set_gap_ratio(*flags.gap_ratio);
   if (flags.rank_tolerance) analysis->set_rank_tolerance(*flags.rank_tolerance);
   if (flags.threads) analysis->set_threads(*flags.threads);
+  if (flags.solve_target) {
+    v1::SolveTarget target;
+    if (!ParseSolveTarget(*flags.solve_target, &target)) {
+      return google::protobuf::util::InvalidArgumentError("--solve-target: unknown value '" +
+                                                          *flags.solve_target +
+                                                          "', expected outliers or top_r");
+    }
+    analysis->set_solve_target(target);
+  }
+  if (flags.certify_below) analysis->set_certify_below(*flags.certify_below);
+  if (flags.null_tol) analysis->set_null_tol(*flags.null_tol);
   // An analysis message with nothing set is equal to none; drop it so the spec stays minimal.
   if (analysis->ByteSizeLong() == 0) spec->clear_analysis();
   return Status();

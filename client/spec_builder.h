@@ -89,6 +89,10 @@ struct SpecFlags {
   std::optional<double> gap_ratio;
   std::optional<double> rank_tolerance;
   std::optional<std::int32_t> threads;
+  std::optional<std::string> solve_target;  // see ParseSolveTarget
+  std::optional<std::int32_t> certify_below;
+  std::optional<double> null_tol;
+  std::optional<std::int32_t> random_stream_version;
 };
 
 // Registers --spec and one option per SpecFlags member on `app`, writing into `*flags`.
@@ -106,6 +110,8 @@ bool ParseScheduleKind(const std::string& text, v1::Schedule::Kind* kind);
 // "null" | "null-model" | "NULL_MODEL", "mp" | "marchenko-pastur" | "MARCHENKO_PASTUR",
 // "gap" | "largest-gap" | "LARGEST_GAP", "decoy" | "decoy-null" | "DECOY_NULL" (any case).
 bool ParseOutlierMethod(const std::string& text, v1::OutlierMethod* method);
+// "outliers" | "top_r" (also "top-r"); case-insensitive.
+bool ParseSolveTarget(const std::string& text, v1::SolveTarget* target);
 
 // Parses `json` (proto3 JSON mapping, either field-name style) into `*spec`, replacing it.
 // INVALID_ARGUMENT naming the field for unknown fields or wrong types.

@@ -64,6 +64,7 @@ void SolverStatsToProto(const SolverStats& stats, v1::SolverStats* out) {
   out->set_restarts(stats.restarts);
   out->set_seconds(stats.seconds);
   out->set_method(SolverMethodName(stats.method));
+  out->set_tol(stats.tol);
 }
 
 // Checks of what only the proto has: the task oneof, open enums, the name's length, and the
@@ -83,6 +84,10 @@ Status CheckProtoOnlyFields(const v1::JobSpec& proto) {
   if (!v1::OutlierMethod_IsValid(proto.analysis().outlier_method())) {
     return Status::InvalidArgument("analysis.outlier_method: unknown value " +
                                    std::to_string(proto.analysis().outlier_method()));
+  }
+  if (!v1::SolveTarget_IsValid(proto.analysis().solve_target())) {
+    return Status::InvalidArgument("analysis.solve_target: unknown value " +
+                                   std::to_string(proto.analysis().solve_target()));
   }
   const int threads = proto.analysis().threads();
   if (threads < 0 || threads > kMaxThreads) {
@@ -159,8 +164,13 @@ Status JobSpecFromProto(const v1::JobSpec& proto, int default_threads, Experimen
   CopyUnlessZero(analysis.gap_ratio(), &out.analysis.outliers.gap_ratio);
   CopyUnlessZero(analysis.rank_tolerance(), &out.analysis.rank_tolerance);
   out.analysis.threads = analysis.threads() == 0 ? default_threads : analysis.threads();
+  out.analysis.solve_target =
+      analysis.solve_target() == v1::TOP_R ? SolveTarget::kTopR : SolveTarget::kOutliers;
+  CopyUnlessZero(analysis.certify_below(), &out.analysis.certify_below);
+  CopyUnlessZero(analysis.null_tol(), &out.analysis.null_tol);
 
   out.progress_every_steps = proto.progress_every_steps();  // 0 = about 50 per run
+  CopyUnlessZero(proto.random_stream_version(), &out.random_stream_version);
   CopyUnlessZero(proto.memory_budget_bytes(), &out.memory_budget_bytes);
 
   status = out.Validate();
@@ -221,9 +231,14 @@ v1::JobSpec ResolvedJobSpecToProto(const ExperimentSpec& spec) {
   analysis->set_gap_ratio(spec.analysis.outliers.gap_ratio);
   analysis->set_rank_tolerance(spec.analysis.rank_tolerance);
   analysis->set_threads(spec.analysis.threads);
+  analysis->set_solve_target(spec.analysis.solve_target == SolveTarget::kTopR ? v1::TOP_R
+                                                                              : v1::OUTLIERS);
+  analysis->set_certify_below(spec.analysis.certify_below);
+  analysis->set_null_tol(spec.analysis.null_tol);
 
   proto.set_progress_every_steps(spec.ResolvedProgressEvery());
   proto.set_memory_budget_bytes(spec.memory_budget_bytes);
+  proto.set_random_stream_version(spec.random_stream_version);
   return proto;
 }
 
@@ -235,7 +250,36 @@ v1::Accepted AcceptedFor(const ExperimentSpec& spec, const std::string& build_ve
   for (long step : spec.SnapshotSteps()) accepted.add_snapshot_steps(step);
   accepted.set_test_sample_size(spec.TestSampleSize());
   accepted.set_step_size(spec.ResolvedStepSize());
+  *accepted.mutable_cost_estimate() = JobCostEstimateToProto(EstimateJobCost(spec));
   return accepted;
+}
+
+v1::JobCostEstimate JobCostEstimateToProto(const JobCostEstimate& estimate) {
+  v1::JobCostEstimate proto;
+  proto.set_snapshots(estimate.snapshots);
+  proto.set_solves_per_snapshot(estimate.solves_per_snapshot);
+  proto.set_products_per_snapshot(estimate.products_per_snapshot);
+  proto.set_flops_per_snapshot(estimate.flops_per_snapshot);
+  proto.set_sgd_flops(estimate.sgd_flops);
+  proto.set_total_flops(estimate.total_flops);
+  proto.set_estimated_seconds(estimate.estimated_seconds);
+  proto.set_nominal_flops_per_second(kNominalProductFlopsPerSecond);
+  proto.set_peak_bytes(estimate.peak_bytes);
+  return proto;
+}
+
+v1::AnalysisProgress AnalysisProgressToProto(const AnalysisProgress& progress) {
+  v1::AnalysisProgress proto;
+  proto.set_snapshot_index(progress.snapshot_index);
+  proto.set_step(progress.step);
+  proto.set_solves_done(progress.solves_done);
+  proto.set_solves_total(progress.solves_total);
+  proto.set_products_done(progress.products_done);
+  proto.set_seconds_elapsed(progress.seconds_elapsed);
+  // The proto's one "unknown" value; NaN counts as unknown too.
+  proto.set_seconds_left(progress.seconds_left >= 0 ? progress.seconds_left : -1.0);
+  proto.set_stage(progress.stage);
+  return proto;
 }
 
 v1::Snapshot SnapshotToProto(const Snapshot& snapshot) {
@@ -259,6 +303,8 @@ v1::Snapshot SnapshotToProto(const Snapshot& snapshot) {
     spectrum->set_overlap_with_means(report.overlap_with_means);
     SolverStatsToProto(report.solver, spectrum->mutable_solver());
     SolverStatsToProto(report.edge_solver, spectrum->mutable_edge_solver());
+    spectrum->set_outlier_threshold(report.outlier_threshold);
+    spectrum->set_count_certified(report.count_certified);
   }
   proto.set_train_loss(snapshot.train_loss);
   proto.set_train_accuracy(snapshot.train_accuracy);

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <string>
 
+#include "sgdspectra/core/cost_estimate.h"
 #include "sgdspectra/core/experiment.h"
 #include "sgdspectra/core/experiment_spec.h"
 #include "sgdspectra/core/gaussian_mixture.h"
@@ -38,9 +39,13 @@ Status JobSpecFromProto(const v1::JobSpec& proto, int default_threads, Experimen
 // mean_gram, sgd.steps = 0 derived from t_end) keep their documented "default" encoding.
 v1::JobSpec ResolvedJobSpecToProto(const ExperimentSpec& spec);
 
-// The `accepted` payload: resolved spec, schedule, sizes and the build version.
+// The `accepted` payload: resolved spec, schedule, sizes, the build version and the job's
+// cost estimate (EstimateJobCost).
 v1::Accepted AcceptedFor(const ExperimentSpec& spec, const std::string& build_version);
 
+v1::JobCostEstimate JobCostEstimateToProto(const JobCostEstimate& estimate);
+// Progress.analysis of an analysis-progress event (a negative seconds_left becomes -1).
+v1::AnalysisProgress AnalysisProgressToProto(const AnalysisProgress& progress);
 v1::Snapshot SnapshotToProto(const Snapshot& snapshot);
 v1::ClassifierRank ClassifierRankToProto(const ClassifierRank& rank);
 

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "server/convert.h"
+#include "server/run_observer.h"
 #include "server/status_map.h"
 #include "sgdspectra/core/experiment.h"
 
@@ -120,42 +121,6 @@ struct JobManager::JobRecord {
     if (cancel_reason.empty()) cancel_reason = reason;
     cancel_requested.store(true);
   }
-};
-
-// Turns the core's callbacks into persisted events; runs on the worker thread.
-class JobManager::RunObserver : public ExperimentObserver {
- public:
-  RunObserver(JobManager* manager, JobRecord* record) : manager_(manager), record_(record) {}
-
-  bool OnSnapshot(const Snapshot& snapshot) override {
-    v1::JobEvent event;
-    *event.mutable_snapshot() = SnapshotToProto(snapshot);
-    return Append(std::move(event));
-  }
-
-  bool OnProgress(long steps_done, long total_steps, double steps_per_second) override {
-    v1::JobEvent event;
-    v1::Progress* progress = event.mutable_progress();
-    progress->set_steps_done(steps_done);
-    progress->set_steps_total(total_steps);
-    progress->set_steps_per_second(steps_per_second);
-    return Append(std::move(event));
-  }
-
-  // The first store failure, which stops the run (a job whose events cannot be kept fails).
-  const Status& store_error() const { return store_error_; }
-
- private:
-  bool Append(v1::JobEvent event) {
-    if (!store_error_.ok()) return false;
-    std::lock_guard<std::mutex> lock(record_->append_mutex);
-    store_error_ = manager_->AppendEventLocked(*record_, std::move(event));
-    return store_error_.ok() && !record_->cancel_requested.load();
-  }
-
-  JobManager* const manager_;
-  JobRecord* const record_;
-  Status store_error_;
 };
 
 JobManager::JobManager(JobStore* store, const JobManagerOptions& options)
@@ -456,7 +421,14 @@ void JobManager::RunJob(const RecordPtr& record) {
   }
   spdlog::info("job {} RUNNING threads={}", job_id, record->spec.analysis.threads);
 
-  RunObserver observer(this, record.get());
+  // The run's events go through the same persist-then-publish path as every other event.
+  JobRunObserver observer(
+      record->spec.ResolvedSteps(),
+      [this, &record](v1::JobEvent event) {
+        std::lock_guard<std::mutex> lock(record->append_mutex);
+        return AppendEventLocked(*record, std::move(event));
+      },
+      [&record] { return record->cancel_requested.load(); });
   ExperimentResult result;
   try {
     result = RunExperiment(record->spec, &observer,
@@ -469,8 +441,8 @@ void JobManager::RunJob(const RecordPtr& record) {
     result = ExperimentResult();
     result.status = Status::Internal("internal error in the run: unknown exception");
   }
-  if (!observer.store_error().ok()) {
-    result.status = observer.store_error();
+  if (!observer.sink_error().ok()) {
+    result.status = observer.sink_error();
   } else if (result.status.code() == StatusCode::kCancelled) {
     std::lock_guard<std::mutex> lock(record->state_mutex);
     if (!record->cancel_reason.empty()) result.status = Status::Cancelled(record->cancel_reason);

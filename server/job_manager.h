@@ -82,7 +82,6 @@ class JobManager {
 
  private:
   struct JobRecord;
-  class RunObserver;
   using RecordPtr = std::shared_ptr<JobRecord>;
 
   JobManager(JobStore* store, const JobManagerOptions& options);

@@ -66,6 +66,10 @@ const std::map<std::string, std::string>& Aliases() {
       {"gap_ratio", "analysis.gap_ratio"},
       {"rank_tolerance", "analysis.rank_tolerance"},
       {"threads", "analysis.threads"},
+      {"solve_target", "analysis.solve_target"},
+      {"certify_below", "analysis.certify_below"},
+      {"null_tol", "analysis.null_tol"},
+      {"random_stream_version", "random_stream_version"},
   };
   return aliases;
 }

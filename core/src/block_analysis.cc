@@ -1,14 +1,19 @@
 #include "block_analysis.h"
 
+#include <algorithm>
+
 #include "sgdspectra/core/alignment.h"
+#include "sgdspectra/core/batched_operators.h"
 #include "sgdspectra/core/eigensolver.h"
+#include "sgdspectra/core/gram_form.h"
+#include "sgdspectra/core/lockstep_lanczos.h"
 #include "sgdspectra/core/outliers.h"
 #include "sgdspectra/core/random.h"
 #include "task_run.h"
 
 namespace sgdspectra {
 
-SolverStats StatsOf(const EigenResult& r) {
+SolverStats StatsOf(const EigenResult& r, double tol) {
   SolverStats s;
   s.requested = r.requested;
   s.converged = r.converged;
@@ -16,68 +21,272 @@ SolverStats StatsOf(const EigenResult& r) {
   s.restarts = r.restarts;
   s.seconds = r.seconds;
   s.method = r.method;
+  s.tol = tol;
   return s;
 }
 
-SpectrumReport AnalyzeBlock(const BlockTarget& target, const AnalysisSpec& analysis,
-                            uint64_t solve_seed, const CancelFn& cancel, bool* cancelled,
-                            MatrixXd* eigenvectors_out) {
+namespace {
+
+bool UsesNullSolve(const BlockTarget& target, const AnalysisSpec& analysis) {
+  return !target.has_fixed_edge && analysis.outliers.method == OutlierMethod::kNullModel;
+}
+
+// The largest-gap rule places its edge from the solved values, so its solve cannot be targeted.
+bool UsesGapRule(const BlockTarget& target, const AnalysisSpec& analysis) {
+  return !target.has_fixed_edge && (analysis.outliers.method == OutlierMethod::kLargestGap ||
+                                    analysis.outliers.method == OutlierMethod::kDecoyNull);
+}
+
+// Sets the edge method, and the edge itself where no solve is needed (decoy, Marchenko-
+// Pastur); returns the relative margin of the block's rule.
+double EdgeWithoutSolve(const BlockTarget& target, const AnalysisSpec& analysis,
+                        SpectrumReport* report) {
+  if (target.has_fixed_edge) {
+    report->edge_method = OutlierMethod::kDecoyNull;
+    report->bulk_edge = target.fixed_edge;
+    return target.fixed_margin;
+  }
+  report->edge_method = analysis.outliers.method;
+  if (analysis.outliers.method == OutlierMethod::kMarchenkoPastur) {
+    report->bulk_edge = MarchenkoPasturEdge(target.trace, target.dense_size, target.num_samples);
+  }
+  return UsesGapRule(target, analysis) ? 0.0 : analysis.outliers.margin;  // a gap is its own margin
+}
+
+// What the block's solve converges, once its edge is known (experiment_spec.h, SolveTarget).
+EigenTarget MakeTarget(const BlockTarget& target, const AnalysisSpec& analysis,
+                       const SpectrumReport& report, double margin, long op_size) {
+  EigenTarget t;
+  t.max_pairs = target.top_r;
+  if (analysis.solve_target == SolveTarget::kTopR || UsesGapRule(target, analysis) ||
+      op_size <= kDenseSolveMaxSize) {
+    // The largest gap needs the values first; a dense solve gets every pair at the same cost.
+    t.min_pairs = target.top_r;
+  } else {
+    t.min_pairs = std::min(std::max(target.expected, 1), target.top_r);
+    t.threshold = report.bulk_edge * (1.0 + margin);
+    t.pairs_below = analysis.certify_below;
+  }
+  return t;
+}
+
+LanczosTarget ToLanczos(const EigenTarget& t, double tol, const SolverSettings& solver,
+                        uint64_t seed) {
+  LanczosTarget l;
+  l.min_pairs = t.min_pairs;
+  l.threshold = t.threshold;
+  l.pairs_below = t.pairs_below;
+  l.max_pairs = t.max_pairs;
+  l.tol = tol;
+  l.max_restarts = solver.max_restarts;
+  l.start_seed = seed;
+  l.initial_basis = solver.ncv;  // 0 = the solver's own choice
+  return l;
+}
+
+// Null-model solves want one pair: the basis size of the blocks' solves does not apply.
+SolverSettings NullSolver(const AnalysisSpec& analysis) {
+  SolverSettings null_solver = analysis.solver;
+  null_solver.ncv = 0;
+  return null_solver;
+}
+
+SolverStats StatsOfLanczos(const LanczosOutcome& o, double tol) {
+  SolverStats s;
+  s.requested = o.wanted;
+  s.converged = o.converged;
+  s.products = o.products;
+  s.restarts = o.restarts;
+  s.seconds = o.seconds;
+  s.method = o.dense ? SolverMethod::kDense : SolverMethod::kLockstepLanczos;
+  s.tol = tol;
+  return s;
+}
+
+// Count, alignment and overlap from the solved pairs (vectors in the matrix's own layout).
+void FinishReport(const BlockTarget& target, const AnalysisSpec& analysis, double margin,
+                  const VectorXd& values, const MatrixXd& vectors, SpectrumReport* report) {
+  report->top_eigenvalues.assign(values.data(), values.data() + values.size());
+  if (UsesGapRule(target, analysis)) {
+    report->bulk_edge = LargestGapEdge(values, analysis.outliers.gap_ratio);
+  }
+  report->outlier_threshold = report->bulk_edge * (1.0 + margin);
+  report->outlier_count = CountOutliers(values, report->bulk_edge, margin);
+  report->count_certified = report->outlier_count < values.size();
+  report->alignment_at_outliers = Alignment(vectors, report->outlier_count, target.parameters);
+  report->alignment_at_expected = Alignment(vectors, target.expected, target.parameters);
+  if (target.mean_reference != nullptr) {
+    report->overlap_with_means = SubspaceOverlap(vectors, target.expected, *target.mean_reference);
+  }
+}
+
+SpectrumReport EmptyReport(const BlockTarget& target) {
   SpectrumReport report;
   report.matrix = target.matrix;
   report.block = target.block;
   report.block_index = target.block_index;
   report.expected_outliers = target.expected;
-
-  const EigenResult eig =
-      TopEigenpairs(*target.op, target.top_r, analysis.solver, solve_seed, cancel);
-  report.solver = StatsOf(eig);
-  if (eig.cancelled) {
-    *cancelled = true;
-    return report;
-  }
-  report.top_eigenvalues.assign(eig.values.data(), eig.values.data() + eig.values.size());
-
-  double margin = analysis.outliers.margin;
-  if (target.has_fixed_edge) {
-    report.edge_method = OutlierMethod::kDecoyNull;
-    report.bulk_edge = target.fixed_edge;
-    margin = target.fixed_margin;
-  } else {
-    report.edge_method = analysis.outliers.method;
-    switch (analysis.outliers.method) {
-      case OutlierMethod::kNullModel: {
-        SolverSettings null_settings = analysis.solver;
-        null_settings.ncv = 0;
-        const EigenResult null_eig =
-            TopEigenpairs(*target.null_op, 1, null_settings, MixBits(solve_seed + 1), cancel);
-        report.edge_solver = StatsOf(null_eig);
-        if (null_eig.cancelled) {
-          *cancelled = true;
-          return report;
-        }
-        report.bulk_edge = null_eig.converged > 0 ? null_eig.values[0] : 0.0;
-        break;
-      }
-      case OutlierMethod::kMarchenkoPastur:
-        report.bulk_edge = MarchenkoPasturEdge(target.trace, target.op->size(), target.num_samples);
-        break;
-      case OutlierMethod::kLargestGap:
-      case OutlierMethod::kDecoyNull:  // rejected by Validate for input-space blocks
-        report.bulk_edge = LargestGapEdge(eig.values, analysis.outliers.gap_ratio);
-        margin = 0.0;  // the gap itself is the separation
-        break;
-    }
-  }
-  report.outlier_count = CountOutliers(eig.values, report.bulk_edge, margin);
-  report.alignment_at_outliers = Alignment(eig.vectors, report.outlier_count, target.parameters);
-  report.alignment_at_expected = Alignment(eig.vectors, target.expected, target.parameters);
-  if (target.mean_reference != nullptr) {
-    report.overlap_with_means =
-        SubspaceOverlap(eig.vectors, target.expected, *target.mean_reference);
-  }
-  if (eigenvectors_out != nullptr) *eigenvectors_out = eig.vectors;
   return report;
 }
+
+const char* StageName(const BlockTarget& target) {
+  const bool h = target.matrix == MatrixKind::kHessian;
+  switch (target.block) {
+    case BlockKind::kClass:
+      return h ? "H class blocks" : "G class blocks";
+    case BlockKind::kNeuron:
+      return h ? "H neuron blocks" : "G neuron blocks";
+    case BlockKind::kFull:
+      return h ? "H full" : "G full";
+    case BlockKind::kFirstLayer:
+      return h ? "H first layer" : "G first layer";
+    case BlockKind::kSecondLayer:
+      return h ? "H second layer" : "G second layer";
+  }
+  return "blocks";
+}
+
+// Lockstep solve of N problems of one batched operator, reporting products as they go.
+std::vector<LanczosOutcome> SolveLockstep(const BatchedSymmetricOperator& op,
+                                          const std::vector<LanczosTarget>& targets,
+                                          const CancelFn& cancel, AnalysisProgressTracker* progress,
+                                          const char* stage) {
+  long reported = 0;
+  LanczosProgressFn on_step;
+  if (progress != nullptr) {
+    on_step = [&](long products) {
+      progress->AddProducts(products - reported, stage);
+      reported = products;
+    };
+  }
+  return LockstepLanczos(op, targets, cancel, on_step);
+}
+
+// One block with an operator of its own: null solve (if any), then the targeted solve.
+void AnalyzeSingle(PendingBlock* b, const AnalysisSpec& analysis, uint64_t solve_seed,
+                   const CancelFn& cancel, AnalysisProgressTracker* progress) {
+  const BlockTarget& target = b->target;
+  const char* stage = StageName(target);
+  b->report = EmptyReport(target);
+  const double margin = EdgeWithoutSolve(target, analysis, &b->report);
+  if (UsesNullSolve(target, analysis)) {
+    // The null's top eigenvalue only places the threshold: its own sampling noise (about 1 %
+    // at M = 2d) dwarfs null_tol, so a loose tolerance changes no count (docs/PERFORMANCE.md).
+    EigenTarget top1;
+    const SingleBatchedOperator null_op(*target.null_op);
+    const std::vector<LanczosOutcome> null_eig = SolveLockstep(
+        null_op,
+        {ToLanczos(top1, analysis.null_tol, NullSolver(analysis), MixBits(solve_seed + 1))}, cancel,
+        progress, stage);
+    b->report.edge_solver = StatsOfLanczos(null_eig[0], analysis.null_tol);
+    if (null_eig[0].cancelled) {
+      b->cancelled = true;
+      return;
+    }
+    b->report.bulk_edge = null_eig[0].converged > 0 ? null_eig[0].values[0] : 0.0;
+    if (progress != nullptr) progress->SolveDone(stage);
+  }
+  const EigenTarget eigen_target =
+      MakeTarget(target, analysis, b->report, margin, target.op->size());
+  VectorXd values;
+  MatrixXd vectors;
+  if (analysis.solve_target == SolveTarget::kTopR) {
+    // Exactly r pairs: Spectra's implicitly restarted Lanczos, the classic engine.
+    const EigenResult eig =
+        TopEigenpairs(*target.op, eigen_target.min_pairs, analysis.solver, solve_seed, cancel);
+    b->report.solver = StatsOf(eig, analysis.solver.tol);
+    if (progress != nullptr) progress->AddProducts(eig.products, stage);
+    if (eig.cancelled) {
+      b->cancelled = true;
+      return;
+    }
+    values = eig.values;
+    vectors = eig.vectors;
+  } else {
+    const SingleBatchedOperator op(*target.op);
+    std::vector<LanczosOutcome> eig = SolveLockstep(
+        op, {ToLanczos(eigen_target, analysis.solver.tol, analysis.solver, solve_seed)}, cancel,
+        progress, stage);
+    b->report.solver = StatsOfLanczos(eig[0], analysis.solver.tol);
+    if (eig[0].cancelled) {
+      b->cancelled = true;
+      return;
+    }
+    values = std::move(eig[0].values);
+    vectors = std::move(eig[0].vectors);
+  }
+  if (target.lift_vectors) vectors = target.lift_vectors(values, vectors);
+  FinishReport(target, analysis, margin, values, vectors, &b->report);
+  if (b->keep_vectors) b->vectors = std::move(vectors);
+  if (progress != nullptr) progress->SolveDone(stage);
+}
+
+// The diagonal blocks of one sample, solved together: one lockstep null solve for their edges,
+// then one lockstep targeted solve. Every product is one pass over the sample for all of them.
+void AnalyzeDiagonalFamily(std::vector<PendingBlock>* blocks, const std::vector<long>& members,
+                           const AnalysisSpec& analysis, uint64_t run_seed, int snapshot_index,
+                           const CancelFn& cancel, AnalysisProgressTracker* progress) {
+  const SampleSet& samples = *(*blocks)[members[0]].samples;
+  const long m = samples.size();
+  const int count = static_cast<int>(members.size());
+  const char* stage = StageName((*blocks)[members[0]].target);
+  MatrixXd weights(m, count);
+  std::vector<double> margins(count);
+  std::vector<uint64_t> seeds(count);
+  bool null_solve = false;
+  for (int i = 0; i < count; ++i) {
+    PendingBlock& b = (*blocks)[members[i]];
+    weights.col(i) = b.diagonal_weights;
+    seeds[i] = SolveSeed(run_seed, snapshot_index, static_cast<int>(members[i]) + 1);
+    b.report = EmptyReport(b.target);
+    margins[i] = EdgeWithoutSolve(b.target, analysis, &b.report);
+    null_solve = null_solve || UsesNullSolve(b.target, analysis);
+  }
+  auto cancel_all = [&] {
+    for (long n : members) (*blocks)[n].cancelled = true;
+  };
+
+  if (null_solve) {
+    const SampleDiagonalFamily null_family(samples.noise, weights, nullptr);
+    std::vector<LanczosTarget> targets;
+    for (int i = 0; i < count; ++i) {
+      targets.push_back(
+          ToLanczos(EigenTarget{}, analysis.null_tol, NullSolver(analysis), MixBits(seeds[i] + 1)));
+    }
+    const std::vector<LanczosOutcome> null_eig =
+        SolveLockstep(null_family, targets, cancel, progress, stage);
+    for (int i = 0; i < count; ++i) {
+      if (null_eig[i].cancelled) return cancel_all();
+      SpectrumReport& report = (*blocks)[members[i]].report;
+      report.edge_solver = StatsOfLanczos(null_eig[i], analysis.null_tol);
+      report.bulk_edge = null_eig[i].converged > 0 ? null_eig[i].values[0] : 0.0;
+      if (progress != nullptr) progress->SolveDone(stage);
+    }
+  }
+
+  const SampleDiagonalFamily family(samples.inputs, weights, nullptr);
+  std::vector<LanczosTarget> targets;
+  for (int i = 0; i < count; ++i) {
+    const PendingBlock& b = (*blocks)[members[i]];
+    const EigenTarget t = MakeTarget(b.target, analysis, b.report, margins[i], family.size());
+    targets.push_back(ToLanczos(t, analysis.solver.tol, analysis.solver, seeds[i]));
+  }
+  std::vector<LanczosOutcome> eig = SolveLockstep(family, targets, cancel, progress, stage);
+  for (int i = 0; i < count; ++i) {
+    if (eig[i].cancelled) return cancel_all();
+    PendingBlock& b = (*blocks)[members[i]];
+    b.report.solver = StatsOfLanczos(eig[i], analysis.solver.tol);
+    FinishReport(b.target, analysis, margins[i], eig[i].values, eig[i].vectors, &b.report);
+    if (b.keep_vectors) b.vectors = std::move(eig[i].vectors);
+    if (progress != nullptr) progress->SolveDone(stage);
+  }
+}
+
+double SecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+}  // namespace
 
 std::vector<MatrixKind> AnalysedMatrices(const AnalysisSpec& analysis) {
   std::vector<MatrixKind> matrices{MatrixKind::kHessian};
@@ -95,6 +304,49 @@ PendingBlock& AddSampleBlock(std::vector<PendingBlock>* blocks, const SampleSet&
   b.target.op = b.op.get();
   b.target.null_op = b.null_op.get();
   b.target.num_samples = samples.size();
+  b.target.dense_size = b.op->size();
+  return b;
+}
+
+PendingBlock& AddDiagonalBlock(std::vector<PendingBlock>* blocks, const SampleSet& samples,
+                               VectorXd weights) {
+  blocks->emplace_back();
+  PendingBlock& b = blocks->back();
+  b.diagonal_weights = std::move(weights);
+  b.samples = &samples;
+  b.target.num_samples = samples.size();
+  b.target.dense_size = samples.inputs.cols();
+  return b;
+}
+
+const MatrixXd& SampleGramCache::Inputs(const SampleSet& samples, ThreadPool* pool) {
+  if (inputs_.size() == 0) inputs_ = SampleInnerProducts(samples.inputs, pool);
+  return inputs_;
+}
+
+const MatrixXd& SampleGramCache::Noise(const SampleSet& samples, ThreadPool* pool) {
+  if (noise_.size() == 0) noise_ = SampleInnerProducts(samples.noise, pool);
+  return noise_;
+}
+
+PendingBlock& AddGramBlock(std::vector<PendingBlock>* blocks, const SampleSet& samples,
+                           SampleGramCache* cache, ThreadPool* pool, RowMatrix factors) {
+  auto shared_factors = std::make_shared<const RowMatrix>(std::move(factors));
+  blocks->emplace_back();
+  PendingBlock& b = blocks->back();
+  b.op = std::make_unique<DenseSymmetricOperator>(
+      GramOfOuterProducts(cache->Inputs(samples, pool), *shared_factors));
+  b.null_op = std::make_unique<DenseSymmetricOperator>(
+      GramOfOuterProducts(cache->Noise(samples, pool), *shared_factors));
+  b.target.op = b.op.get();
+  b.target.null_op = b.null_op.get();
+  b.target.num_samples = samples.size();
+  b.target.dense_size = samples.inputs.cols() * shared_factors->cols();
+  const RowMatrix* inputs = &samples.inputs;
+  b.target.lift_vectors = [inputs, shared_factors](const VectorXd& values,
+                                                   const MatrixXd& vectors) {
+    return LiftGramEigenvectors(*inputs, *shared_factors, values, vectors);
+  };
   return b;
 }
 
@@ -123,16 +375,108 @@ long TotalProducts(const std::vector<SpectrumReport>& spectra) {
   return total;
 }
 
+int CountSolves(const std::vector<PendingBlock>& blocks, const AnalysisSpec& analysis) {
+  int solves = 0;
+  for (const PendingBlock& b : blocks) solves += UsesNullSolve(b.target, analysis) ? 2 : 1;
+  return solves;
+}
+
+AnalysisProgressTracker::AnalysisProgressTracker(
+    int snapshot_index, int solves_total, long expected_products,
+    std::function<void(const AnalysisProgress&)> report)
+    : snapshot_index_(snapshot_index),
+      solves_total_(solves_total),
+      expected_products_(expected_products),
+      report_(std::move(report)),
+      start_(std::chrono::steady_clock::now()) {}
+
+void AnalysisProgressTracker::AddProducts(long products, const char* stage) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  products_ += products;
+  MaybeReport(stage, false);
+}
+
+void AnalysisProgressTracker::SolveDone(const char* stage) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ++solves_done_;
+  MaybeReport(stage, false);
+}
+
+void AnalysisProgressTracker::MaybeReport(const char* stage, bool force) {
+  // Every few seconds: a watcher of a long snapshot hears regularly, a short snapshot (most of
+  // them) sends nothing, and a long job does not fill its event log with progress.
+  constexpr double kReportEverySeconds = 5.0;
+  const double elapsed = SecondsSince(start_);
+  if (!report_ || (!force && elapsed - last_report_seconds_ < kReportEverySeconds)) return;
+  last_report_seconds_ = elapsed;
+  AnalysisProgress p;
+  p.snapshot_index = snapshot_index_;
+  p.solves_done = solves_done_;
+  p.solves_total = solves_total_;
+  p.products_done = products_;
+  p.seconds_elapsed = elapsed;
+  // The previous snapshot's product count at this snapshot's rate; unknown for the first.
+  if (expected_products_ > 0 && products_ > 0) {
+    p.seconds_left =
+        std::max(0.0, elapsed * static_cast<double>(expected_products_ - products_) / products_);
+  }
+  p.stage = stage;
+  report_(p);
+}
+
 bool AnalyzeBlocks(std::vector<PendingBlock>* blocks, const AnalysisSpec& analysis,
-                   uint64_t run_seed, int snapshot_index, ThreadPool* pool,
-                   const CancelFn& cancel) {
-  auto run_one = [&](long n) {
-    PendingBlock& b = (*blocks)[n];
-    b.report = AnalyzeBlock(b.target, analysis,
-                            SolveSeed(run_seed, snapshot_index, static_cast<int>(n) + 1), cancel,
-                            &b.cancelled, b.keep_vectors ? &b.vectors : nullptr);
+                   uint64_t run_seed, int snapshot_index, ThreadPool* pool, const CancelFn& cancel,
+                   AnalysisProgressTracker* progress) {
+  // Diagonal blocks are grouped by sample and matrix kind's sample (one family per sample).
+  std::vector<std::vector<long>> families;
+  std::vector<long> singles;
+  for (long n = 0; n < static_cast<long>(blocks->size()); ++n) {
+    const PendingBlock& b = (*blocks)[n];
+    if (b.diagonal_weights.size() == 0) {
+      singles.push_back(n);
+      continue;
+    }
+    auto same_sample = [&](const std::vector<long>& f) {
+      return (*blocks)[f[0]].samples == b.samples;
+    };
+    auto it = std::find_if(families.begin(), families.end(), same_sample);
+    if (it == families.end()) {
+      families.push_back({n});
+    } else {
+      it->push_back(n);
+    }
+  }
+  // Tasks, most expensive first so the pool stays busy: a product of a family costs about
+  // members x d x M, a sample-operator product size x M, a dense (Gram) product size^2.
+  struct Task {
+    double cost;
+    std::function<void()> run;
   };
-  const long n = static_cast<long>(blocks->size());
+  std::vector<Task> tasks;
+  for (const std::vector<long>& f : families) {
+    const PendingBlock& first = (*blocks)[f[0]];
+    const double cost = static_cast<double>(f.size()) * first.samples->inputs.cols() *
+                        static_cast<double>(first.samples->size());
+    tasks.push_back({cost, [&, f] {
+                       AnalyzeDiagonalFamily(blocks, f, analysis, run_seed, snapshot_index, cancel,
+                                             progress);
+                     }});
+  }
+  for (long n : singles) {
+    const PendingBlock& b = (*blocks)[n];
+    const double size = static_cast<double>(b.target.op->size());
+    const bool dense = dynamic_cast<const DenseSymmetricOperator*>(b.target.op) != nullptr;
+    const double cost = dense ? size * size : size * static_cast<double>(b.target.num_samples);
+    tasks.push_back({cost, [&, n] {
+                       AnalyzeSingle(&(*blocks)[n], analysis,
+                                     SolveSeed(run_seed, snapshot_index, static_cast<int>(n) + 1),
+                                     cancel, progress);
+                     }});
+  }
+  std::stable_sort(tasks.begin(), tasks.end(),
+                   [](const Task& a, const Task& b) { return a.cost > b.cost; });
+  auto run_one = [&](long i) { tasks[i].run(); };
+  const long n = static_cast<long>(tasks.size());
   if (pool != nullptr) {
     pool->ParallelFor(n, run_one);
   } else {

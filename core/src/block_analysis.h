@@ -10,9 +10,11 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "sgdspectra/core/curvature_operators.h"
+#include "sgdspectra/core/experiment.h"
 #include "sgdspectra/core/experiment_spec.h"
 #include "sgdspectra/core/gaussian_mixture.h"
 #include "sgdspectra/core/snapshot.h"
@@ -33,25 +35,27 @@ struct BlockTarget {
   int expected = 0;
   double trace = 0;      // of the matrix, for kMarchenkoPastur
   long num_samples = 1;  // M, for kMarchenkoPastur
+  long dense_size = 0;   // the matrix's size n (op may act on an equivalent smaller space)
+  // When op acts on an equivalent space (the M x M Gram form of a G-matrix), maps its
+  // eigenvectors (op->size() x r) to the matrix's own (dense_size x r).
+  std::function<MatrixXd(const VectorXd& values, const MatrixXd& vectors)> lift_vectors;
   // When set (decoy null of hidden-space blocks), this edge and margin replace the rule.
   bool has_fixed_edge = false;
   double fixed_edge = 0;
   double fixed_margin = 0;
 };
 
-// Analyses target.op. Sets *cancelled when the cancel hook fired (the report is then partial).
-// eigenvectors_out, when not null, receives the top eigenvectors (size x converged).
-SpectrumReport AnalyzeBlock(const BlockTarget& target, const AnalysisSpec& analysis,
-                            uint64_t solve_seed, const CancelFn& cancel, bool* cancelled,
-                            MatrixXd* eigenvectors_out = nullptr);
-
 // One block waiting to be analysed, owning the mixing and operators its target points to.
+// Diagonal blocks (A = (1/M) Y^T diag(w) Y: class and neuron blocks) have no operator of their
+// own: they hold their weights and are solved together, in lockstep, as one family.
 struct PendingBlock {
   BlockTarget target;
   std::unique_ptr<SampleMixing> mixing;
   std::unique_ptr<SymmetricOperator> op;
   std::unique_ptr<SymmetricOperator> null_op;
-  bool keep_vectors = false;  // fill `vectors` with the top eigenvectors
+  VectorXd diagonal_weights;           // w (M) of a diagonal block; empty otherwise
+  const SampleSet* samples = nullptr;  // a diagonal block's sample (inputs and null inputs)
+  bool keep_vectors = false;           // fill `vectors` with the top eigenvectors
   // Outputs.
   SpectrumReport report;
   MatrixXd vectors;
@@ -67,16 +71,73 @@ std::vector<MatrixKind> AnalysedMatrices(const AnalysisSpec& analysis);
 PendingBlock& AddSampleBlock(std::vector<PendingBlock>* blocks, const SampleSet& samples,
                              std::unique_ptr<SampleMixing> mixing);
 
+// Appends a diagonal block (1/M) Y^T diag(weights) Y over `samples`' inputs (its null over their
+// noise rows), to be solved in the snapshot's lockstep family. The caller sets the target.
+PendingBlock& AddDiagonalBlock(std::vector<PendingBlock>* blocks, const SampleSet& samples,
+                               VectorXd weights);
+
+// Y Y^T and N N^T of a run's test sample (inputs and null inputs) for the Gram form of
+// G-matrices (gram_form.h), computed at the first snapshot that needs them and kept for the
+// run. Used only while both fit in kMaxBytes: above that the G-matrices stay matrix-free.
+class SampleGramCache {
+ public:
+  static constexpr double kMaxBytes = 2.0 * (1ull << 30);
+  static bool Fits(long num_samples) {
+    return 2.0 * 8.0 * static_cast<double>(num_samples) * num_samples <= kMaxBytes;
+  }
+  // The cached products, computed on first use with the pool.
+  const MatrixXd& Inputs(const SampleSet& samples, ThreadPool* pool);
+  const MatrixXd& Noise(const SampleSet& samples, ThreadPool* pool);
+
+ private:
+  MatrixXd inputs_, noise_;
+};
+
+// Appends the G-matrix with one rank-one term per sample (factors E, M x m: column c scales
+// the sample in coordinate block c) in its Gram form: op and null_op are the M x M matrices
+// (1/M)(E E^T) o (Y Y^T) and o (N N^T); the target lifts eigenvectors back to m d. The caller
+// sets the rest of the target (dense_size is set here).
+PendingBlock& AddGramBlock(std::vector<PendingBlock>* blocks, const SampleSet& samples,
+                           SampleGramCache* cache, ThreadPool* pool, RowMatrix factors);
+
 // Operator applications of a snapshot's solves and null solves.
 long TotalProducts(const std::vector<SpectrumReport>& spectra);
 
-// Analyses every block, the n-th with solve seed SolveSeed(run_seed, snapshot_index, n + 1).
-// Blocks run in parallel on the pool, each solve on one thread: build the operators without a
-// pool. Each solve's arithmetic is independent of the schedule, so results are bit-identical
-// for any thread count. Returns false if any solve was cancelled. `cancel` may be called from
-// several pool threads at once.
+// Progress of one snapshot's analysis, as the solves report it (from any pool thread).
+class AnalysisProgressTracker {
+ public:
+  // expected_products: the previous snapshot's total (<= 0: unknown), for the time estimate.
+  AnalysisProgressTracker(int snapshot_index, int solves_total, long expected_products,
+                          std::function<void(const AnalysisProgress&)> report);
+  void AddProducts(long products, const char* stage);
+  void SolveDone(const char* stage);
+
+ private:
+  void MaybeReport(const char* stage, bool force);
+
+  const int snapshot_index_;
+  const int solves_total_;
+  const long expected_products_;
+  const std::function<void(const AnalysisProgress&)> report_;
+  const std::chrono::steady_clock::time_point start_;
+  std::mutex mutex_;
+  long products_ = 0;
+  int solves_done_ = 0;
+  double last_report_seconds_ = 0;
+};
+
+// Analyses every block. Diagonal blocks form one family solved in lockstep (their null
+// solves too), every other block is solved alone; the family and the other blocks run as
+// independent tasks on the pool, each on one thread, so results are bit-identical for any
+// thread count. The n-th block's solve seed is SolveSeed(run_seed, snapshot_index, n + 1).
+// Returns false if any solve was cancelled. `cancel` may be called from several pool threads
+// at once. progress may be null.
 bool AnalyzeBlocks(std::vector<PendingBlock>* blocks, const AnalysisSpec& analysis,
-                   uint64_t run_seed, int snapshot_index, ThreadPool* pool, const CancelFn& cancel);
+                   uint64_t run_seed, int snapshot_index, ThreadPool* pool, const CancelFn& cancel,
+                   AnalysisProgressTracker* progress = nullptr);
+
+// Solves (blocks and their null-model solves) a snapshot of these blocks runs.
+int CountSolves(const std::vector<PendingBlock>& blocks, const AnalysisSpec& analysis);
 
 // The common end of a task's Analyze(), after AnalyzeBlocks: appends the reports to
 // out->spectra kind by kind in `report_order` (blocks of one kind in analysis order); when
@@ -89,8 +150,8 @@ void FinishSnapshotAnalysis(const std::vector<PendingBlock>& blocks,
                             int overlap_rank, const std::function<VectorXd()>& gradient,
                             std::chrono::steady_clock::time_point start, Snapshot* out);
 
-// Solver outcome as reported in a snapshot.
-SolverStats StatsOf(const EigenResult& result);
+// Solver outcome as reported in a snapshot; tol is the tolerance the solve ran at.
+SolverStats StatsOf(const EigenResult& result, double tol);
 
 }  // namespace sgdspectra
 

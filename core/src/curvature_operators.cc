@@ -8,6 +8,11 @@ namespace {
 // A chunk of sample rows small enough to stay in cache between Z = Y_c V and Y_c^T R, so
 // each product reads the sample from memory once.
 constexpr long kChunkBytes = 192 * 1024;
+// At large d a 192 KB chunk is a couple of rows, and every chunk re-packs the d x m right-hand
+// side for a product that does almost no work: at d = 10^4 the full products ran at 6 GFlop/s
+// with 2-row chunks and at 15 GFlop/s with 16 (bench: docs/PERFORMANCE.md). The chunk then
+// lives in L3 rather than L2, which costs nothing measurable.
+constexpr long kMinChunkRows = 16;
 // Bounds on the number of reduction blocks: enough for the cores we expect, few enough that
 // the partial sums stay cheap to store and add.
 constexpr long kMaxReductionBlocks = 32;
@@ -56,7 +61,8 @@ SampleGramOperator::SampleGramOperator(const RowMatrix& samples, const SampleMix
       mixing_(mixing),
       pool_(pool),
       num_blocks_(NumReductionBlocks(samples.rows())),
-      rows_per_chunk_(std::max<long>(1, kChunkBytes / (8 * std::max<long>(1, samples.cols())))),
+      rows_per_chunk_(
+          std::max(kMinChunkRows, kChunkBytes / (8 * std::max<long>(1, samples.cols())))),
       partials_(static_cast<size_t>(num_blocks_) *
                 (samples.cols() * mixing.width() + mixing.extra_width())) {}
 
@@ -98,6 +104,13 @@ void SampleGramOperator::Apply(const double* x, double* y) const {
   for (long b = 1; b < num_blocks_; ++b)
     out += Eigen::Map<const VectorXd>(partials_.data() + b * n, n);
   out /= static_cast<double>(samples_.rows());
+}
+
+void DenseSymmetricOperator::Apply(const double* x, double* y) const {
+  // A plain gemv, not selfadjointView: Eigen's symmetric product peels its loops by the
+  // vectors' alignment, so its rounding would depend on where the heap put them (same seed,
+  // different bits), while the general gemv's does not.
+  Eigen::Map<VectorXd>(y, size()).noalias() = matrix_ * Eigen::Map<const VectorXd>(x, size());
 }
 
 MatrixXd DenseMatrixOf(const SymmetricOperator& op) {

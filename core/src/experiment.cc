@@ -3,6 +3,7 @@
 #include <Eigen/SVD>
 #include <chrono>
 #include <cmath>
+#include <mutex>
 
 #include "sgdspectra/core/random.h"
 #include "task_run.h"
@@ -37,15 +38,18 @@ uint64_t SolveSeed(uint64_t run_seed, int snapshot_index, int solve) {
 
 Status BuildMixture(const ExperimentSpec& spec, GaussianMixture* mixture) {
   if (spec.task == TaskKind::kXor) {
-    *mixture = GaussianMixture::MakeXor(spec.xor_task.dim, spec.xor_task.snr, spec.seed);
+    *mixture = GaussianMixture::MakeXor(spec.xor_task.dim, spec.xor_task.snr, spec.seed,
+                                        spec.random_stream_version);
     return Status::Ok();
   }
   return GaussianMixture::MakeKgmm(spec.kgmm.dim, spec.kgmm.num_classes, spec.kgmm.mean_gram,
-                                   spec.kgmm.class_probs, spec.kgmm.snr, spec.seed, mixture);
+                                   spec.kgmm.class_probs, spec.kgmm.snr, spec.seed,
+                                   spec.random_stream_version, mixture);
 }
 
 SampleSet DrawTestSample(const ExperimentSpec& spec, const GaussianMixture& mixture,
                          ThreadPool* pool) {
+  // The mixture carries spec.random_stream_version (BuildMixture).
   return mixture.DrawSampleSet(spec.TestSampleSize(), spec.seed, RngStream::kTestSample, pool);
 }
 
@@ -64,13 +68,22 @@ ExperimentResult RunExperiment(const ExperimentSpec& spec, ExperimentObserver* o
   std::unique_ptr<TaskRun> run = spec.task == TaskKind::kXor
                                      ? MakeXorRun(spec, mixture, test, &pool, cancel)
                                      : MakeKgmmRun(spec, mixture, test, &pool, cancel);
+  long step = 0;
+  std::mutex progress_mutex;  // the analysis reports from pool threads; callbacks never overlap
+  if (observer != nullptr) {
+    run->set_analysis_progress([&](const AnalysisProgress& progress) {
+      std::lock_guard<std::mutex> lock(progress_mutex);
+      AnalysisProgress at_step = progress;
+      at_step.step = step;
+      observer->OnAnalysisProgress(at_step);
+    });
+  }
 
-  Rng sgd_rng(spec.seed, RngStream::kSgdSamples);
+  Rng sgd_rng(spec.seed, RngStream::kSgdSamples, 0, spec.random_stream_version);
   const double step_size = spec.ResolvedStepSize();
   const long total_steps = spec.ResolvedSteps();
   const long progress_every = spec.ResolvedProgressEvery();
   const std::vector<long> schedule = spec.SnapshotSteps();
-  long step = 0;
   const auto sgd_start = Clock::now();
   Snapshot last;
 

@@ -101,6 +101,11 @@ std::vector<long> ExperimentSpec::SnapshotSteps() const {
 
 Status ExperimentSpec::Validate() const {
   if (name.size() > 200) return OutOfRange("name", "at most 200 bytes", name.size());
+  if (random_stream_version < 1 || random_stream_version > kLatestRandomStreamVersion) {
+    return OutOfRange("random_stream_version",
+                      "0 (latest) or in [1, " + std::to_string(kLatestRandomStreamVersion) + "]",
+                      random_stream_version);
+  }
   if (task == TaskKind::kXor) {
     Status xor_status = ValidateXor();
     if (!xor_status.ok()) return xor_status;
@@ -238,6 +243,12 @@ Status ExperimentSpec::ValidateRun() const {
       return OutOfRange("analysis.ncv", "0 (auto) or in (r, 5000] with r the largest top_r",
                         analysis.solver.ncv);
     }
+  }
+  if (analysis.certify_below < 1 || analysis.certify_below > 100) {
+    return OutOfRange("analysis.certify_below", "in [1, 100]", analysis.certify_below);
+  }
+  if (!InClosed(analysis.null_tol, 1e-14, 0.1)) {
+    return OutOfRange("analysis.null_tol", "in [1e-14, 0.1]", analysis.null_tol);
   }
   if (!InLeftOpen(analysis.solver.tol, 0, 0.1)) {
     return OutOfRange("analysis.tol", "in (0, 0.1]", analysis.solver.tol);

@@ -2,6 +2,7 @@
 
 #include <Eigen/Cholesky>
 #include <Eigen/QR>
+#include <cassert>
 #include <cmath>
 
 namespace sgdspectra {
@@ -13,12 +14,10 @@ constexpr long kRowsPerStreamBlock = 256;
 
 }  // namespace
 
-MatrixXd RandomOrthonormalFrame(long d, int k, uint64_t seed) {
-  Rng rng(seed, RngStream::kMeans);
-  MatrixXd g(d, k);
-  for (long j = 0; j < k; ++j) {
-    for (long i = 0; i < d; ++i) g(i, j) = rng.Normal();
-  }
+MatrixXd RandomOrthonormalFrame(long d, int k, uint64_t seed, int version) {
+  Rng rng(seed, RngStream::kMeans, 0, version);
+  MatrixXd g(d, k);  // column-major: column j is normals j*d .. j*d + d - 1 of the stream
+  rng.FillNormal(g.data(), d * k);
   Eigen::HouseholderQR<MatrixXd> qr(g);
   MatrixXd q = qr.householderQ() * MatrixXd::Identity(d, k);
   const MatrixXd& r = qr.matrixQR();
@@ -29,11 +28,12 @@ MatrixXd RandomOrthonormalFrame(long d, int k, uint64_t seed) {
 }
 
 GaussianMixture::GaussianMixture(RowMatrix centers, std::vector<double> cluster_probs,
-                                 std::vector<int> cluster_labels, double snr)
+                                 std::vector<int> cluster_labels, double snr, int version)
     : centers_(std::move(centers)),
       cluster_labels_(std::move(cluster_labels)),
       snr_(snr),
-      noise_scale_(1.0 / std::sqrt(snr)) {
+      noise_scale_(1.0 / std::sqrt(snr)),
+      version_(version) {
   double total = 0;
   for (double p : cluster_probs) {
     total += p;
@@ -45,9 +45,9 @@ GaussianMixture::GaussianMixture(RowMatrix centers, std::vector<double> cluster_
 
 Status GaussianMixture::MakeKgmm(long d, int k, const std::vector<double>& gram,
                                  const std::vector<double>& class_probs, double snr, uint64_t seed,
-                                 GaussianMixture* out) {
-  MatrixXd frame = RandomOrthonormalFrame(d, k, seed);  // d x k
-  RowMatrix centers = frame.transpose();                // orthonormal rows
+                                 int version, GaussianMixture* out) {
+  MatrixXd frame = RandomOrthonormalFrame(d, k, seed, version);  // d x k
+  RowMatrix centers = frame.transpose();                         // orthonormal rows
   if (!gram.empty()) {
     if (static_cast<long>(gram.size()) != static_cast<long>(k) * k) {
       return Status::InvalidArgument("kgmm.mean_gram: must have k*k entries");
@@ -65,27 +65,31 @@ Status GaussianMixture::MakeKgmm(long d, int k, const std::vector<double>& gram,
   if (probs.empty()) probs.assign(k, 1.0 / k);
   std::vector<int> labels(k);
   for (int a = 0; a < k; ++a) labels[a] = a;
-  *out = GaussianMixture(std::move(centers), std::move(probs), std::move(labels), snr);
+  *out = GaussianMixture(std::move(centers), std::move(probs), std::move(labels), snr, version);
   return Status::Ok();
 }
 
-GaussianMixture GaussianMixture::MakeXor(long d, double snr, uint64_t seed) {
-  const MatrixXd frame = RandomOrthonormalFrame(d, 2, seed);
+GaussianMixture GaussianMixture::MakeXor(long d, double snr, uint64_t seed, int version) {
+  const MatrixXd frame = RandomOrthonormalFrame(d, 2, seed, version);
   RowMatrix centers(4, d);
   centers.row(0) = frame.col(0).transpose();
   centers.row(1) = -frame.col(0).transpose();
   centers.row(2) = frame.col(1).transpose();
   centers.row(3) = -frame.col(1).transpose();
-  return GaussianMixture(std::move(centers), {0.25, 0.25, 0.25, 0.25}, {1, 1, 0, 0}, snr);
+  return GaussianMixture(std::move(centers), {0.25, 0.25, 0.25, 0.25}, {1, 1, 0, 0}, snr, version);
 }
 
 int GaussianMixture::Draw(Rng& rng, double* y) const {
+  assert(rng.version() == version_);
   const double u = rng.Uniform();
   int cluster = 0;
   while (cluster + 1 < num_clusters() && u >= cumulative_probs_[cluster]) ++cluster;
   const long d = dim();
   const double* mean = centers_.row(cluster).data();
-  for (long i = 0; i < d; ++i) y[i] = mean[i] + noise_scale_ * rng.Normal();
+  // One FillNormal for the row (version 1: the same normals, in the same order, as d scalar
+  // calls), then the same y = mean + scale * z as before, so version 1 rows are unchanged.
+  rng.FillNormal(y, d);
+  for (long i = 0; i < d; ++i) y[i] = mean[i] + noise_scale_ * y[i];
   return cluster;
 }
 
@@ -99,7 +103,7 @@ SampleSet GaussianMixture::DrawSampleSet(long m, uint64_t seed, RngStream stream
   set.clusters.resize(m);
   const long num_blocks = (m + kRowsPerStreamBlock - 1) / kRowsPerStreamBlock;
   auto draw_block = [&](long block) {
-    Rng rng(seed, stream, static_cast<uint64_t>(block));
+    Rng rng(seed, stream, static_cast<uint64_t>(block), version_);
     const long begin = block * kRowsPerStreamBlock;
     const long end = std::min(m, begin + kRowsPerStreamBlock);
     for (long j = begin; j < end; ++j) {

@@ -30,7 +30,7 @@ class KgmmRun : public TaskRun {
     const long d = spec.Dim();
     const int k = spec.kgmm.num_classes;
     weights_.resize(k, d);
-    Rng init_rng(spec.seed, RngStream::kInit);
+    Rng init_rng(spec.seed, RngStream::kInit, 0, spec.random_stream_version);
     const double scale = 1.0 / std::sqrt(static_cast<double>(d));
     for (long i = 0; i < weights_.size(); ++i) weights_.data()[i] = scale * init_rng.Normal();
     mean_basis_ = OrthonormalBasis(mixture.centers().transpose());
@@ -80,9 +80,10 @@ class KgmmRun : public TaskRun {
   const double step_size_;
   RowMatrix weights_;  // k x d, row c = x^c
   VectorXd input_, logits_, probs_;
-  MatrixXd mean_basis_;       // d x k orthonormal basis of span(means)
-  MatrixXd full_mean_basis_;  // kd x k^2: I_k kron mean_basis_
-  VectorXd row_sq_norms_;     // |Y_j|^2 of the test inputs (Marchenko-Pastur traces)
+  MatrixXd mean_basis_;         // d x k orthonormal basis of span(means)
+  MatrixXd full_mean_basis_;    // kd x k^2: I_k kron mean_basis_
+  VectorXd row_sq_norms_;       // |Y_j|^2 of the test inputs (Marchenko-Pastur traces)
+  SampleGramCache gram_cache_;  // Y Y^T, N N^T for the full G's Gram form
 };
 
 void KgmmRun::FillSummary(Snapshot* out) const {
@@ -141,9 +142,15 @@ Status KgmmRun::Analyze(int snapshot_index, Snapshot* out) {
         full_hessian_block = static_cast<int>(blocks.size());
       } else {
         trace = residual.rowwise().squaredNorm().dot(row_sq_norms_) / m;
+      }
+      // The full G has rank <= M: its M x M Gram form has the same nonzero spectrum and costs
+      // M^2 per product instead of 4 M d k (gram_form.h).
+      const bool gram = kind == MatrixKind::kGMatrix && SampleGramCache::Fits(m);
+      if (kind == MatrixKind::kGMatrix && !gram) {
         mixing = std::make_unique<OuterProductMixing>(residual);
       }
-      PendingBlock& b = add_block(std::move(mixing));
+      PendingBlock& b = gram ? AddGramBlock(&blocks, test_, &gram_cache_, pool_, residual)
+                             : add_block(std::move(mixing));
       b.target.matrix = kind;
       b.target.block = BlockKind::kFull;
       // Row-major k x d weights are already the operator's layout (x^1, ..., x^k).
@@ -164,7 +171,7 @@ Status KgmmRun::Analyze(int snapshot_index, Snapshot* out) {
           w[j] = kind == MatrixKind::kHessian ? p * (1.0 - p) : residual(j, c) * residual(j, c);
         }
         const double trace = w.dot(row_sq_norms_) / m;
-        PendingBlock& b = add_block(std::make_unique<DiagonalMixing>(std::move(w)));
+        PendingBlock& b = AddDiagonalBlock(&blocks, test_, std::move(w));
         b.target.matrix = kind;
         b.target.block = BlockKind::kClass;
         b.target.block_index = c;
@@ -176,7 +183,10 @@ Status KgmmRun::Analyze(int snapshot_index, Snapshot* out) {
       }
     }
   }
-  if (!AnalyzeBlocks(&blocks, spec_.analysis, spec_.seed, snapshot_index, pool_, cancel_)) {
+  AnalysisProgressTracker progress(snapshot_index, CountSolves(blocks, spec_.analysis),
+                                   last_snapshot_products_, analysis_progress_);
+  if (!AnalyzeBlocks(&blocks, spec_.analysis, spec_.seed, snapshot_index, pool_, cancel_,
+                     &progress)) {
     return Status::Cancelled("cancelled during the analysis");
   }
 
@@ -189,6 +199,7 @@ Status KgmmRun::Analyze(int snapshot_index, Snapshot* out) {
         return VectorXd(Eigen::Map<const VectorXd>(grad.data(), k * d));
       },
       start, out);
+  last_snapshot_products_ = out->total_products;
   return Status::Ok();
 }
 

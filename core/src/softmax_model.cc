@@ -21,6 +21,7 @@ StepOutcome SoftmaxSgdStep(RowMatrix& weights, const double* y, int label, doubl
                            double ridge_beta, double* logits, double* probs) {
   const int k = static_cast<int>(weights.rows());
   const long d = weights.cols();
+  // Logits: one gemv over the row-major k x d weights (k dot products of length d).
   Eigen::Map<const VectorXd> input(y, d);
   Eigen::Map<VectorXd> logit_vec(logits, k);
   logit_vec.noalias() = weights * input;
@@ -29,12 +30,17 @@ StepOutcome SoftmaxSgdStep(RowMatrix& weights, const double* y, int label, doubl
   for (int c = 1; c < k; ++c) {
     if (logits[c] > logits[predicted]) predicted = c;
   }
-  StepOutcome outcome{log_partition - logits[label], predicted == label};
-  // x^c <- (1 - step beta) x^c - step (pi_c - y_c) Y.
+  const StepOutcome outcome{log_partition - logits[label], predicted == label};
+  // x^c <- (1 - step beta) x^c - step (pi_c - y_c) Y: one rank-one update with the ridge's
+  // shrink folded in, a single read-modify-write pass over the weights (the step is memory
+  // bound: k d doubles in, k d out). The coefficients reuse the probs scratch.
   const double shrink = 1.0 - step * ridge_beta;
-  for (int c = 0; c < k; ++c) {
-    const double coeff = step * (probs[c] - (c == label ? 1.0 : 0.0));
-    weights.row(c) = shrink * weights.row(c) - coeff * input.transpose();
+  for (int c = 0; c < k; ++c) probs[c] = step * (probs[c] - (c == label ? 1.0 : 0.0));
+  // Last row first: the rows the gemv read last are the ones still in L1.
+  for (int c = k - 1; c >= 0; --c) {
+    double* w = weights.data() + c * d;
+    const double coeff = probs[c];
+    for (long i = 0; i < d; ++i) w[i] = shrink * w[i] - coeff * y[i];
   }
   return outcome;
 }

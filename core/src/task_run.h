@@ -7,6 +7,7 @@
 #ifndef SGDSPECTRA_CORE_SRC_TASK_RUN_H_
 #define SGDSPECTRA_CORE_SRC_TASK_RUN_H_
 
+#include <functional>
 #include <memory>
 
 #include "sgdspectra/core/experiment.h"
@@ -18,9 +19,14 @@ struct SgdStepOutcome {
   bool correct;  // the pre-step prediction was right
 };
 
+// Receives analysis progress (block_analysis.h throttles it); may be called from pool threads.
+using AnalysisProgressFn = std::function<void(const AnalysisProgress&)>;
+
 class TaskRun {
  public:
   virtual ~TaskRun() = default;
+  // Where Analyze reports progress during a long snapshot; unset = nowhere.
+  void set_analysis_progress(AnalysisProgressFn fn) { analysis_progress_ = std::move(fn); }
   // Draws one fresh sample from rng and takes one SGD step on it.
   virtual SgdStepOutcome Step(Rng& rng) = 0;
   // Fills every analysis field of *out (not step, time, train metrics or sgd_seconds).
@@ -29,6 +35,10 @@ class TaskRun {
   virtual bool FinalRank(const Snapshot& last, ClassifierRank* rank) const = 0;
   // Copies the parameters and the means into the result.
   virtual void Export(ExperimentResult* result) const = 0;
+
+ protected:
+  AnalysisProgressFn analysis_progress_;
+  long last_snapshot_products_ = 0;  // the previous snapshot's products: the time-left estimate
 };
 
 std::unique_ptr<TaskRun> MakeKgmmRun(const ExperimentSpec& spec, const GaussianMixture& mixture,

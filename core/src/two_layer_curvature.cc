@@ -55,8 +55,4 @@ void TwoLayerFullMixing::Apply(long begin, long end, const double* z, const doub
   }
 }
 
-void DenseSymmetricOperator::Apply(const double* x, double* y) const {
-  Eigen::Map<VectorXd>(y, size()).noalias() = matrix_ * Eigen::Map<const VectorXd>(x, size());
-}
-
 }  // namespace sgdspectra

@@ -37,7 +37,7 @@ class XorRun : public TaskRun {
     const int k = spec.xor_task.hidden;
     params_.w.resize(k, d);
     params_.v.resize(k);
-    Rng init_rng(spec.seed, RngStream::kInit);
+    Rng init_rng(spec.seed, RngStream::kInit, 0, spec.random_stream_version);
     const double scale = 1.0 / std::sqrt(static_cast<double>(d));
     for (long i = 0; i < params_.w.size(); ++i) params_.w.data()[i] = scale * init_rng.Normal();
     for (int i = 0; i < k; ++i) params_.v[i] = init_rng.Normal();
@@ -94,7 +94,8 @@ class XorRun : public TaskRun {
   void MakeDecoyCentres() {
     const long d = spec_.Dim();
     for (int q = 0; q < spec_.xor_task.decoy_draws; ++q) {
-      Rng rng(spec_.seed, RngStream::kDecoyDirections, static_cast<uint64_t>(q));
+      Rng rng(spec_.seed, RngStream::kDecoyDirections, static_cast<uint64_t>(q),
+              spec_.random_stream_version);
       MatrixXd frame(d, 4);
       frame.leftCols(2) = mean_basis_;
       for (long i = 0; i < 2 * d; ++i) frame.data()[2 * d + i] = rng.Normal();
@@ -177,6 +178,7 @@ class XorRun : public TaskRun {
   MatrixXd full_mean_basis_;         // (Kd + K) x 2K, zero on v
   VectorXd row_sq_norms_;
   std::vector<RowMatrix> decoy_centres_;
+  SampleGramCache gram_cache_;  // Y Y^T, N N^T for the first layer's G in Gram form
 };
 
 Status XorRun::Analyze(int snapshot_index, Snapshot* out) {
@@ -226,7 +228,10 @@ Status XorRun::Analyze(int snapshot_index, Snapshot* out) {
     for (MatrixKind kind : matrices) {
       RowMatrix factors = FirstLayerFactors(eval, params_.v, kind == MatrixKind::kGMatrix);
       const double trace = factors.rowwise().squaredNorm().dot(row_sq_norms_) / m;
-      PendingBlock& b = add_block(std::make_unique<OuterProductMixing>(std::move(factors)));
+      // The first layer's G has rank <= M: solved in its M x M Gram form (gram_form.h).
+      const bool gram = kind == MatrixKind::kGMatrix && SampleGramCache::Fits(m);
+      PendingBlock& b = gram ? AddGramBlock(&blocks, test_, &gram_cache_, pool_, std::move(factors))
+                             : add_block(std::make_unique<OuterProductMixing>(std::move(factors)));
       b.target.matrix = kind;
       b.target.block = BlockKind::kFirstLayer;
       b.target.parameters = FlatParameters(false);
@@ -239,10 +244,9 @@ Status XorRun::Analyze(int snapshot_index, Snapshot* out) {
   if (spec_.analysis.class_blocks) {
     for (int i = 0; i < k; ++i) {
       for (MatrixKind kind : matrices) {
-        auto mixing = std::make_unique<DiagonalMixing>(
-            NeuronBlockWeights(eval, params_.v, i, kind == MatrixKind::kGMatrix));
-        const double trace = mixing->weights().dot(row_sq_norms_) / m;
-        PendingBlock& b = add_block(std::move(mixing));
+        VectorXd weights = NeuronBlockWeights(eval, params_.v, i, kind == MatrixKind::kGMatrix);
+        const double trace = weights.dot(row_sq_norms_) / m;
+        PendingBlock& b = AddDiagonalBlock(&blocks, test_, std::move(weights));
         b.target.matrix = kind;
         b.target.block = BlockKind::kNeuron;
         b.target.block_index = i;
@@ -263,6 +267,7 @@ Status XorRun::Analyze(int snapshot_index, Snapshot* out) {
     b.op = std::make_unique<DenseSymmetricOperator>(SecondLayerMatrix(eval, g_matrix));
     b.target.op = b.op.get();
     b.target.num_samples = m;
+    b.target.dense_size = b.op->size();
     b.target.matrix = kind;
     b.target.block = BlockKind::kSecondLayer;
     b.target.parameters = params_.v;
@@ -272,7 +277,10 @@ Status XorRun::Analyze(int snapshot_index, Snapshot* out) {
     b.target.fixed_edge = DecoyEdge(noise_pre, g_matrix);
     b.target.fixed_margin = spec_.xor_task.second_layer_margin;
   }
-  if (!AnalyzeBlocks(&blocks, spec_.analysis, spec_.seed, snapshot_index, pool_, cancel_)) {
+  AnalysisProgressTracker progress(snapshot_index, CountSolves(blocks, spec_.analysis),
+                                   last_snapshot_products_, analysis_progress_);
+  if (!AnalyzeBlocks(&blocks, spec_.analysis, spec_.seed, snapshot_index, pool_, cancel_,
+                     &progress)) {
     return Status::Cancelled("cancelled during the analysis");
   }
 
@@ -291,6 +299,7 @@ Status XorRun::Analyze(int snapshot_index, Snapshot* out) {
         return g;
       },
       start, out);
+  last_snapshot_products_ = out->total_products;
   return Status::Ok();
 }
 

@@ -416,6 +416,101 @@ TEST(RenderTest, InteractiveTableReplacesTheProgressBar) {
   EXPECT_THAT(Lines(text).back(), StartsWith("classifier rank 2"));
 }
 
+// A progress event of a snapshot's analysis, as the server sends it.
+v1::JobEvent AnalysisProgressEvent(int solves_done, double seconds_left, const char* stage) {
+  v1::JobEvent event;
+  event.set_job_id("job-1");
+  v1::Progress* progress = event.mutable_progress();
+  progress->set_steps_done(4500);
+  progress->set_steps_total(8000);
+  v1::AnalysisProgress* analysis = progress->mutable_analysis();
+  analysis->set_snapshot_index(3);
+  analysis->set_step(4500);
+  analysis->set_solves_done(solves_done);
+  analysis->set_solves_total(44);
+  analysis->set_products_done(1234);
+  analysis->set_seconds_elapsed(12.3);
+  analysis->set_seconds_left(seconds_left);
+  analysis->set_stage(stage);
+  return event;
+}
+
+TEST(RenderTest, TableShowsAnalysisProgressOneLinePerEvent) {
+  const struct {
+    double seconds_left;
+    const char* stage;
+    const char* line;
+  } cases[] = {
+      {40, "full H",
+       "  analysing snapshot 3: full H, 5/44 solves, 1234 products, 12.3 s, ~40 s left"},
+      {-1, "full H", "  analysing snapshot 3: full H, 5/44 solves, 1234 products, 12.3 s"},
+      {400, "", "  analysing snapshot 3: 5/44 solves, 1234 products, 12.3 s, ~7 min left"},
+      {2.5, "class blocks",
+       "  analysing snapshot 3: class blocks, 5/44 solves, 1234 products, 12.3 s, ~2.5 s left"},
+  };
+  for (const auto& c : cases) {
+    const std::string text =
+        RenderAll(OutputFormat::kTable, {AnalysisProgressEvent(5, c.seconds_left, c.stage)}, false);
+    EXPECT_EQ(text, std::string(c.line) + "\n");
+  }
+  // Not a terminal: a line per event, between the other lines, and no SGD progress bar.
+  std::vector<v1::JobEvent> events = MakeEventStream(true);
+  events.insert(events.begin() + 2, AnalysisProgressEvent(1, 50, "full H"));
+  events.insert(events.begin() + 3, AnalysisProgressEvent(2, 45, "full H"));
+  const std::string text = RenderAll(OutputFormat::kTable, events, false);
+  EXPECT_THAT(text, HasSubstr("1/44 solves, 1234 products, 12.3 s, ~50 s left\n  analysing "
+                              "snapshot 3: full H, 2/44 solves"));
+  EXPECT_THAT(text, HasSubstr("~45 s left\nsnapshot 0  step 0"));
+  EXPECT_THAT(text, Not(HasSubstr("\r")));
+}
+
+TEST(RenderTest, InteractiveTableShowsAnalysisProgressInPlace) {
+  std::vector<v1::JobEvent> events = MakeEventStream(true);
+  events.insert(events.begin() + 2, AnalysisProgressEvent(1, 50, "full H"));
+  events.insert(events.begin() + 3, AnalysisProgressEvent(2, 45, "full H"));
+  const std::string text = RenderAll(OutputFormat::kTable, events, true);
+  const std::string wipe = "\r\x1b[K";
+  EXPECT_THAT(text, HasSubstr("steps/s" + wipe + "  analysing snapshot 3: full H, 1/44 solves"));
+  EXPECT_THAT(text, HasSubstr("~50 s left" + wipe + "  analysing snapshot 3: full H, 2/44"));
+  EXPECT_THAT(text, HasSubstr("~45 s left" + wipe + "snapshot 0"));
+}
+
+TEST(RenderTest, AcceptedBannerShowsTheCostEstimateWhenTheServerSendsOne) {
+  std::vector<v1::JobEvent> events = MakeEventStream(true);
+  EXPECT_THAT(RenderAll(OutputFormat::kTable, events, false), Not(HasSubstr("estimated cost")));
+  v1::JobCostEstimate* cost = events[0].mutable_accepted()->mutable_cost_estimate();
+  cost->set_total_flops(4.1e12);
+  cost->set_estimated_seconds(370);
+  cost->set_nominal_flops_per_second(1e10);
+  cost->set_peak_bytes(3.4 * (1 << 30));
+  const std::vector<std::string> lines = Lines(RenderAll(OutputFormat::kTable, events, false));
+  ASSERT_GE(lines.size(), 3u);
+  EXPECT_EQ(lines[2],
+            "  estimated cost: 4.1e12 flop, about 6 min at 10 GFlop/s per thread; peak memory "
+            "about 3.4 GiB");
+  // Small jobs: plain numbers.
+  cost->set_total_flops(5.5e7);
+  cost->set_estimated_seconds(0.0042);
+  cost->set_peak_bytes(3 << 20);
+  EXPECT_THAT(RenderAll(OutputFormat::kTable, events, false),
+              HasSubstr("  estimated cost: 5.5e7 flop, about 0.0042 s at 10 GFlop/s per thread; "
+                        "peak memory about 3.0 MiB\n"));
+}
+
+TEST(RenderTest, JsonlCarriesAnalysisProgressAndCostEstimateCsvSkipsThem) {
+  std::vector<v1::JobEvent> events = MakeEventStream(true);
+  events[0].mutable_accepted()->mutable_cost_estimate()->set_total_flops(4.1e12);
+  events.insert(events.begin() + 2, AnalysisProgressEvent(5, 40, "full H"));
+  const std::vector<std::string> lines = Lines(RenderAll(OutputFormat::kJsonl, events, false));
+  ASSERT_EQ(lines.size(), events.size());
+  EXPECT_THAT(lines[0], HasSubstr("\"costEstimate\":{"));
+  EXPECT_THAT(lines[2], HasSubstr("\"analysis\":{\"snapshotIndex\":3"));
+  EXPECT_THAT(lines[2], HasSubstr("\"stage\":\"full H\""));
+  // The csv view has rows for snapshots only, as for every progress event.
+  EXPECT_EQ(RenderAll(OutputFormat::kCsv, events, false),
+            RenderAll(OutputFormat::kCsv, MakeEventStream(true), false));
+}
+
 TEST(RenderTest, JobsInEachFormat) {
   std::vector<v1::Job> jobs(2);
   jobs[0].set_job_id("job-a");

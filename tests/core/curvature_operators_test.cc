@@ -17,7 +17,9 @@ class CurvatureOperatorTest : public ::testing::Test {
   static constexpr long kSamples = 700;  // several reduction blocks and chunks
 
   void SetUp() override {
-    ASSERT_TRUE(GaussianMixture::MakeKgmm(kDim, kClasses, {}, {}, 5.0, 17, &mixture_).ok());
+    ASSERT_TRUE(GaussianMixture::MakeKgmm(kDim, kClasses, {}, {}, 5.0, 17,
+                                          kLatestRandomStreamVersion, &mixture_)
+                    .ok());
     samples_ = mixture_.DrawSampleSet(kSamples, 17, RngStream::kTestSample, nullptr);
     Rng rng(17, RngStream::kInit);
     weights_.resize(kClasses, kDim);

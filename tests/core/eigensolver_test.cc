@@ -97,5 +97,59 @@ TEST(EigensolverTest, SameSeedSameResult) {
   for (int i = 0; i < a.converged; ++i) EXPECT_EQ(a.values[i], b.values[i]);
 }
 
+// A threshold between the Wishart bulk (edge (1 + sqrt(1/2))^2 = 2.91 for n/M = 1/2) and the
+// smallest spike's outlier (BBP: (1 + 3)(1 + 0.5/3) = 4.67): the dense count above it is the
+// truth the targeted solve must certify.
+constexpr double kSpikeThreshold = 3.5;
+
+TEST(EigensolverTest, TargetedSolveConvergesEveryPairAboveTheThresholdPlusTheCertifyingOnes) {
+  const DenseOperator op(SpikedWishart(300, 600, 6, 6));
+  Eigen::SelfAdjointEigenSolver<MatrixXd> dense(op.matrix());
+  const VectorXd truth = dense.eigenvalues().reverse();
+  int above = 0;
+  while (truth[above] > kSpikeThreshold) ++above;
+  ASSERT_EQ(above, 6);  // every spike is above the BBP transition
+
+  EigenTarget target;
+  target.min_pairs = 2;  // fewer than the outliers: the solve must grow to find them all
+  target.threshold = kSpikeThreshold;
+  target.pairs_below = 2;
+  target.max_pairs = 50;
+  const EigenResult got = TargetedEigenpairs(op, target, SolverSettings{}, 3, nullptr);
+  ASSERT_GE(got.converged, above + 2);
+  EXPECT_GT(got.requested, 4);  // the first attempt (min_pairs + pairs_below) was too small
+  EXPECT_TRUE(got.threshold_certified);
+  int got_above = 0;
+  while (got_above < got.converged && got.values[got_above] > kSpikeThreshold) ++got_above;
+  EXPECT_EQ(got_above, above);
+  for (int i = 0; i < got.converged; ++i) {
+    EXPECT_NEAR(got.values[i], truth[i], 1e-8 * truth[0]) << i;
+  }
+}
+
+TEST(EigensolverTest, TargetedSolveAtItsCapIsNotCertified) {
+  const DenseOperator op(SpikedWishart(300, 600, 6, 6));
+  EigenTarget target;
+  target.min_pairs = 2;
+  target.threshold = kSpikeThreshold;
+  target.pairs_below = 2;
+  target.max_pairs = 4;  // below the 6 outliers
+  const EigenResult got = TargetedEigenpairs(op, target, SolverSettings{}, 3, nullptr);
+  EXPECT_EQ(got.converged, 4);
+  EXPECT_FALSE(got.threshold_certified);
+}
+
+TEST(EigensolverTest, PairsNeededFollowsTheTarget) {
+  EigenTarget target;
+  target.min_pairs = 4;
+  target.max_pairs = 10;
+  EXPECT_EQ(PairsNeeded(target, 7), 4);  // no threshold: exactly min_pairs
+  target.threshold = 1.0;
+  target.pairs_below = 2;
+  EXPECT_EQ(PairsNeeded(target, 0), 4);
+  EXPECT_EQ(PairsNeeded(target, 3), 5);
+  EXPECT_EQ(PairsNeeded(target, 9), 10);  // capped
+}
+
 }  // namespace
 }  // namespace sgdspectra

@@ -18,7 +18,9 @@ struct Problem {
 
 Problem MakeProblem(long d, int k, long m, uint64_t seed) {
   Problem p;
-  EXPECT_TRUE(GaussianMixture::MakeKgmm(d, k, {}, {}, 4.0, seed, &p.mixture).ok());
+  EXPECT_TRUE(
+      GaussianMixture::MakeKgmm(d, k, {}, {}, 4.0, seed, kLatestRandomStreamVersion, &p.mixture)
+          .ok());
   p.samples = p.mixture.DrawSampleSet(m, seed, RngStream::kTestSample, nullptr);
   Rng rng(seed, RngStream::kInit);
   p.weights.resize(k, d);

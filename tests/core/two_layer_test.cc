@@ -18,7 +18,7 @@ class TwoLayerTest : public ::testing::Test {
   static constexpr double kAlpha = 0.1;
 
   void SetUp() override {
-    mixture_ = GaussianMixture::MakeXor(kDim, 2.0, 3);
+    mixture_ = GaussianMixture::MakeXor(kDim, 2.0, 3, kLatestRandomStreamVersion);
     samples_ = mixture_.DrawSampleSet(kSamples, 3, RngStream::kTestSample, nullptr);
     Rng rng(3, RngStream::kInit);
     params_.w.resize(kHidden, kDim);

@@ -70,12 +70,18 @@ TEST(XorExperimentTest, SecondLayerHasNoOutliersAtInitialisation) {
   }
 }
 
-// Seeds found once while writing this test, among 0..63 (7 of 64 reach the optimum):
-// seed 22 reaches test accuracy 1.0; seed 2 ends at a sub-optimal classifier (about 0.73).
+// Seeds chosen by final test accuracy alone (the rank claims below are then checked, not
+// chosen), among 0..63 with random stream version 2, where 3 of 64 reach the optimum: seed 6
+// reaches test accuracy 1.0; seed 2 ends at a sub-optimal classifier (about 0.82). (Version 1
+// dealt 7 of 64, seed 22 among them.) The version is pinned, as a new stream re-deals which
+// seeds succeed.
 TEST(XorExperimentTest, OptimalRunHasFourSecondLayerOutliersSubOptimalFewer) {
+  ExperimentSpec good_spec = XorSpecForSeed(6), bad_spec = XorSpecForSeed(2);
+  good_spec.random_stream_version = 2;
+  bad_spec.random_stream_version = 2;
   SnapshotRecorder good_rec, bad_rec;
-  const ExperimentResult good = RunExperiment(XorSpecForSeed(22), &good_rec, nullptr);
-  const ExperimentResult bad = RunExperiment(XorSpecForSeed(2), &bad_rec, nullptr);
+  const ExperimentResult good = RunExperiment(good_spec, &good_rec, nullptr);
+  const ExperimentResult bad = RunExperiment(bad_spec, &bad_rec, nullptr);
   ASSERT_TRUE(good.has_rank);
   ASSERT_TRUE(bad.has_rank);
 

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "server/status_map.h"
 #include "server_test_util.h"
 
@@ -291,6 +293,56 @@ TEST(ConvertTest, MatricesAndSampleChunksAreRowMajor) {
   EXPECT_EQ(std::vector<double>(last.values().begin(), last.values().end()),
             (std::vector<double>{30, 31, 40, 41}));
   EXPECT_EQ(std::vector<int>(last.labels().begin(), last.labels().end()), (std::vector<int>{0, 1}));
+}
+
+TEST(ConvertTest, AcceptedCarriesTheCostEstimate) {
+  ExperimentSpec spec;
+  ASSERT_TRUE(JobSpecFromProto(TinySpec(), 1, &spec).ok());
+  const v1::Accepted accepted = server::AcceptedFor(spec, "test-build");
+  ASSERT_TRUE(accepted.has_cost_estimate());
+  const JobCostEstimate expected = EstimateJobCost(spec);
+  const v1::JobCostEstimate& cost = accepted.cost_estimate();
+  EXPECT_EQ(cost.snapshots(), accepted.snapshot_steps_size());
+  EXPECT_EQ(cost.snapshots(), expected.snapshots);
+  EXPECT_EQ(cost.solves_per_snapshot(), expected.solves_per_snapshot);
+  EXPECT_EQ(cost.products_per_snapshot(), expected.products_per_snapshot);
+  EXPECT_EQ(cost.flops_per_snapshot(), expected.flops_per_snapshot);
+  EXPECT_EQ(cost.sgd_flops(), expected.sgd_flops);
+  EXPECT_EQ(cost.total_flops(), expected.total_flops);
+  EXPECT_EQ(cost.estimated_seconds(), expected.estimated_seconds);
+  EXPECT_EQ(cost.nominal_flops_per_second(), kNominalProductFlopsPerSecond);
+  EXPECT_EQ(cost.peak_bytes(), spec.EstimatedBytes());
+  EXPECT_GT(cost.solves_per_snapshot(), 0);
+  EXPECT_GT(cost.products_per_snapshot(), 0);
+  EXPECT_GT(cost.total_flops(), 0);
+  EXPECT_GT(cost.estimated_seconds(), 0);
+}
+
+TEST(ConvertTest, AnalysisProgressCopiesEveryFieldAndUnknownTimeIsMinusOne) {
+  AnalysisProgress progress;
+  progress.snapshot_index = 3;
+  progress.step = 4500;
+  progress.solves_done = 5;
+  progress.solves_total = 44;
+  progress.products_done = 1234;
+  progress.seconds_elapsed = 12.25;
+  progress.seconds_left = 40.5;
+  progress.stage = "full H";
+  v1::AnalysisProgress proto = server::AnalysisProgressToProto(progress);
+  EXPECT_EQ(proto.snapshot_index(), 3);
+  EXPECT_EQ(proto.step(), 4500);
+  EXPECT_EQ(proto.solves_done(), 5);
+  EXPECT_EQ(proto.solves_total(), 44);
+  EXPECT_EQ(proto.products_done(), 1234);
+  EXPECT_EQ(proto.seconds_elapsed(), 12.25);
+  EXPECT_EQ(proto.seconds_left(), 40.5);
+  EXPECT_EQ(proto.stage(), "full H");
+  for (double unknown : {-1.0, -0.5, std::numeric_limits<double>::quiet_NaN()}) {
+    progress.seconds_left = unknown;
+    EXPECT_EQ(server::AnalysisProgressToProto(progress).seconds_left(), -1.0) << unknown;
+  }
+  progress.seconds_left = 0;  // about to finish: a known value
+  EXPECT_EQ(server::AnalysisProgressToProto(progress).seconds_left(), 0.0);
 }
 
 TEST(StatusMapTest, CoreCodesMapToTheDocumentedGrpcCodesWithTheMessageIntact) {

@@ -106,6 +106,8 @@ test('the built-in k-GMM job succeeds and streams seq 1..n from accepted to fini
 
   const accepted = events[0].accepted;
   assert.deepEqual(accepted.snapshot_steps, ['0', '60', '120', '180']);  // int64 as strings
+  assert.equal(accepted.cost_estimate.snapshots, 4);  // the server's cost estimate passes through
+  assert.ok(accepted.cost_estimate.total_flops > 0);
   const snapshots = events.filter((e) => e.kind === 'snapshot').map((e) => e.snapshot);
   assert.deepEqual(snapshots.map((s) => s.step), accepted.snapshot_steps);
   for (const snapshot of snapshots) {

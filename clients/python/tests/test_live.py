@@ -212,6 +212,8 @@ class LiveClientTest(unittest.TestCase):
         self.assertEqual(accepted.test_sample_size, 120)
         self.assertEqual(accepted.steps_total, 180)
         self.assertEqual(list(accepted.snapshot_steps), [0, 60, 120, 180])
+        self.assertEqual(accepted.cost_estimate.snapshots, 4)  # the server's cost estimate
+        self.assertGreater(accepted.cost_estimate.total_flops, 0)
         snapshots = self.snapshots()
         self.assertEqual([s.step for s in snapshots], list(accepted.snapshot_steps))
         self.assertEqual([s.index for s in snapshots], list(range(len(snapshots))))
@@ -254,7 +256,8 @@ class LiveClientTest(unittest.TestCase):
         self.check_last_snapshot_reproduced(self.job_id, self.snapshots(), k=3, d=60, m=120)
 
     def test_lanczos_eigenvalues_reproduced_too(self):
-        # Blocks of size <= 64 are solved densely by the server; d = 100 takes the Lanczos path.
+        # Blocks of size <= 64 are solved densely by the server; d = 100 takes the (lockstep)
+        # Lanczos path.
         spec = dict(SMALL_KGMM_SPEC, kgmm={"dim": 100, "numClasses": 3, "snr": 50},
                     schedule={"kind": "EVERY_STEPS", "everySteps": 150})
         events = list(self.client.run(spec, timeout=120))
@@ -263,7 +266,7 @@ class LiveClientTest(unittest.TestCase):
         self.assertEqual([s.step for s in snapshots], [0, 150, 300])
         reported = self.check_last_snapshot_reproduced(events[0].job_id, snapshots,
                                                        k=3, d=100, m=200)
-        self.assertEqual({s.solver.method for s in reported}, {"lanczos"})
+        self.assertEqual({s.solver.method for s in reported}, {"lockstep_lanczos"})
 
     def test_streamed_test_sample_matches_get_result(self):
         result = self.client.result(self.job_id, include_test_sample=True)

@@ -118,6 +118,19 @@ class SampleGramOperator : public SymmetricOperator {
   mutable std::vector<double> partials_;  // num_blocks x size()
 };
 
+// A symmetric matrix held densely, as an operator (the K x K second layer, the M x M Gram
+// form of gram_form.h): y = A x by one gemv. Owns the matrix.
+class DenseSymmetricOperator : public SymmetricOperator {
+ public:
+  explicit DenseSymmetricOperator(MatrixXd matrix) : matrix_(std::move(matrix)) {}
+  long size() const override { return matrix_.rows(); }
+  void Apply(const double* x, double* y) const override;
+  const MatrixXd& matrix() const { return matrix_; }
+
+ private:
+  MatrixXd matrix_;
+};
+
 // Forms the operator's matrix by applying it to the identity, column by column.
 // Dense: for tests and explicit cross-checks only (n must be small).
 MatrixXd DenseMatrixOf(const SymmetricOperator& op);

@@ -18,6 +18,8 @@
 #ifndef SGDSPECTRA_CORE_EXPERIMENT_H_
 #define SGDSPECTRA_CORE_EXPERIMENT_H_
 
+#include <string>
+
 #include "sgdspectra/core/experiment_spec.h"
 #include "sgdspectra/core/gaussian_mixture.h"
 #include "sgdspectra/core/snapshot.h"
@@ -25,6 +27,18 @@
 #include "sgdspectra/core/types.h"
 
 namespace sgdspectra {
+
+// Where a snapshot's analysis stands, for a watcher of a long snapshot.
+struct AnalysisProgress {
+  int snapshot_index = 0;
+  long step = 0;
+  int solves_done = 0;  // eigen-solves (blocks and their null solves) finished
+  int solves_total = 0;
+  long products_done = 0;  // operator applications so far in this snapshot
+  double seconds_elapsed = 0;
+  double seconds_left = -1;  // estimate; < 0 when unknown
+  std::string stage;         // what runs now, e.g. "full H", "class blocks"
+};
 
 class ExperimentObserver {
  public:
@@ -35,6 +49,9 @@ class ExperimentObserver {
     (void)steps_done, (void)total_steps, (void)steps_per_second;
     return true;
   }
+  // During a snapshot's analysis, at most about every 5 seconds. May be called from any of
+  // the run's threads, never concurrently with itself or the other callbacks.
+  virtual void OnAnalysisProgress(const AnalysisProgress& progress) { (void)progress; }
 };
 
 struct ExperimentResult {

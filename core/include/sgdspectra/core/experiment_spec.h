@@ -16,6 +16,7 @@
 
 #include "sgdspectra/core/eigensolver.h"
 #include "sgdspectra/core/outliers.h"
+#include "sgdspectra/core/random.h"  // kLatestRandomStreamVersion
 #include "sgdspectra/core/status.h"
 
 namespace sgdspectra {
@@ -62,10 +63,24 @@ struct ScheduleSpec {
   double t_first = 0.5;  // kLogSpacedTime: first positive time, (0, t_end)
 };
 
+// What one block's eigen-solve converges.
+//   kOutliers: every eigenpair above the block's outlier threshold edge * (1 + margin), plus
+//              certify_below pairs below it (so the count is certified), and at least the
+//              expected count (alignment and overlap at r = expected need those vectors); at
+//              most top_r / top_r_full pairs (a count that reaches the cap is a lower bound).
+//              The edge is computed first, so the target is known when the solve starts.
+//   kTopR:     exactly the top top_r / top_r_full pairs, whatever the spectrum.
+enum class SolveTarget { kOutliers = 0, kTopR = 1 };
+
 struct AnalysisSpec {
-  double test_ratio = 2.0;    // M_test = ceil(ratio * d), [0.1, 100]
-  int top_r = 0;              // class blocks: 0 = 2k + 4
-  int top_r_full = 0;         // full matrices: 0 = 2k(k-1) + 4
+  double test_ratio = 2.0;  // M_test = ceil(ratio * d), [0.1, 100]
+  int top_r = 0;            // class blocks: 0 = 2k + 4 (kOutliers: the cap)
+  int top_r_full = 0;       // full matrices: 0 = 2k(k-1) + 4 (kOutliers: the cap)
+  SolveTarget solve_target = SolveTarget::kOutliers;
+  int certify_below = 2;  // kOutliers: converged pairs below the threshold, [1, 100]
+  // Tolerance of the null-model edge solves. The edge's own sampling noise is about 1 % at
+  // M = 2d, so 1e-4 is far inside it; [1e-14, 0.1].
+  double null_tol = 1e-4;
   bool class_blocks = true;   // analyse each class block (c,c)
   bool full_matrices = true;  // analyse the kd x kd matrices
   bool g_matrix = true;       // analyse the G-matrix as well as the Hessian
@@ -75,9 +90,14 @@ struct AnalysisSpec {
   int threads = 1;               // threads for one job's products, [1, 256]
 };
 
+// Random-stream versions (part of the reproducibility contract; a job records its version).
+//   1: scalar Marsaglia polar normals (jobs before the vectorised generator).
+//   2: the current generator (see random.h, which defines kLatestRandomStreamVersion).
+
 struct ExperimentSpec {
   std::string name;  // free text, <= 200 bytes
   uint64_t seed = 0;
+  int random_stream_version = kLatestRandomStreamVersion;  // [1, kLatestRandomStreamVersion]
   TaskKind task = TaskKind::kKgmm;
   KgmmSpec kgmm;
   XorSpec xor_task;  // used when task == kXor

@@ -5,6 +5,9 @@
 // mu = L Q^T with Q a random orthonormal d x k frame and L the Cholesky factor of the
 // requested Gram matrix (identity by default), so mu_a . mu_b = Gram_ab exactly up to rounding.
 //
+// Random stream version: a mixture remembers the version it was made with (means, sample sets)
+// and draws its inputs with Rngs of that version, so an old job re-draws its old samples.
+//
 // Thread-safety: a GaussianMixture is immutable after construction; Draw takes the caller's Rng.
 #ifndef SGDSPECTRA_CORE_GAUSSIAN_MIXTURE_H_
 #define SGDSPECTRA_CORE_GAUSSIAN_MIXTURE_H_
@@ -28,39 +31,45 @@ struct SampleSet {
   long size() const { return static_cast<long>(labels.size()); }
 };
 
-// Random orthonormal d x k frame (columns) from the seed's kMeans stream: Gaussian matrix,
-// then Householder QR with signs fixed so R has a positive diagonal.
-MatrixXd RandomOrthonormalFrame(long d, int k, uint64_t seed);
+// Random orthonormal d x k frame (columns) from the seed's kMeans stream of the given version:
+// Gaussian matrix (filled column by column), then Householder QR with signs fixed so R has a
+// positive diagonal.
+MatrixXd RandomOrthonormalFrame(long d, int k, uint64_t seed, int version);
 
 class GaussianMixture {
  public:
   GaussianMixture() = default;  // empty; assign from MakeKgmm before use
   // centers: c x d, one cluster mean per row; cluster_probs: c entries summing to 1;
-  // cluster_labels: the class label of each cluster; snr = lambda > 0.
+  // cluster_labels: the class label of each cluster; snr = lambda > 0; version: the random
+  // stream version of the inputs drawn from it.
   GaussianMixture(RowMatrix centers, std::vector<double> cluster_probs,
-                  std::vector<int> cluster_labels, double snr);
+                  std::vector<int> cluster_labels, double snr, int version);
 
   // k-GMM: classes = clusters, label = cluster index. gram: k*k row-major SPD, or empty for
   // the identity. Fails with InvalidArgument if gram is not symmetric positive definite.
+  // version: the random stream version of the means and of every later draw.
   static Status MakeKgmm(long d, int k, const std::vector<double>& gram,
                          const std::vector<double>& class_probs, double snr, uint64_t seed,
-                         GaussianMixture* out);
+                         int version, GaussianMixture* out);
 
   // XOR-type mixture (Task B): clusters +mu, -mu (label 1), +nu, -nu (label 0), probability
   // 1/4 each; mu, nu the columns of a random orthonormal d x 2 frame from the seed.
-  static GaussianMixture MakeXor(long d, double snr, uint64_t seed);
+  static GaussianMixture MakeXor(long d, double snr, uint64_t seed, int version);
 
   long dim() const { return centers_.cols(); }
   int num_clusters() const { return static_cast<int>(centers_.rows()); }
   double snr() const { return snr_; }
+  int version() const { return version_; }
   const RowMatrix& centers() const { return centers_; }
   const std::vector<int>& cluster_labels() const { return cluster_labels_; }
 
-  // Draws one input into y[0..d) and returns its cluster.
+  // Draws one input into y[0..d) and returns its cluster: one Uniform() for the cluster, then
+  // the whole row's noise with one rng.FillNormal(y, d). rng must have the mixture's version.
   int Draw(Rng& rng, double* y) const;
 
   // Draws m samples. Rows come in fixed blocks, each from its own stream
-  // Rng(seed, stream, block), so the result does not depend on the pool's thread count.
+  // Rng(seed, stream, block, version()), so the result does not depend on the pool's thread
+  // count.
   SampleSet DrawSampleSet(long m, uint64_t seed, RngStream stream, ThreadPool* pool) const;
 
  private:
@@ -69,6 +78,7 @@ class GaussianMixture {
   std::vector<int> cluster_labels_;
   double snr_ = 1.0;
   double noise_scale_ = 1.0;  // 1 / sqrt(snr)
+  int version_ = kLatestRandomStreamVersion;
 };
 
 }  // namespace sgdspectra

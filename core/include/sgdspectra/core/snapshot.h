@@ -28,6 +28,7 @@ struct SolverStats {
   long restarts = 0;
   double seconds = 0;
   SolverMethod method = SolverMethod::kLanczos;
+  double tol = 0;  // relative residual tolerance the solve ran at
 };
 
 struct SpectrumReport {
@@ -46,8 +47,13 @@ struct SpectrumReport {
   // (I kron Q for whole layers; the XOR full matrix's v coordinates are outside it). 0 for the
   // hidden-space second layer, where it is not defined.
   double overlap_with_means = 0;
-  SolverStats solver;       // the block's own solve
-  SolverStats edge_solver;  // the null-model solve (zeros for other edge methods)
+  SolverStats solver;            // the block's own solve
+  SolverStats edge_solver;       // the null-model solve (zeros for other edge methods)
+  double outlier_threshold = 0;  // bulk_edge * (1 + margin)
+  // A converged eigenvalue lies at or below outlier_threshold, so outlier_count is exact.
+  // False when the solve reached its cap with every converged value above the threshold (the
+  // count is then a lower bound).
+  bool count_certified = false;
 };
 
 struct Snapshot {

@@ -17,6 +17,7 @@ double StableSoftmax(const double* logits, int k, double* probs);
 // Data-fit cross-entropy of one sample: -log pi_label.
 // One SGD step on sample (y, label): x^c -= step * ((pi_c - 1{c=label}) y + beta x^c).
 // Returns the data-fit loss at the pre-step parameters, and whether the prediction was right.
+// scratch_logits, scratch_probs: k doubles each, overwritten (contents on return unspecified).
 struct StepOutcome {
   double loss;
   bool correct;

@@ -44,17 +44,6 @@ class TwoLayerFullMixing : public SampleMixing {
   bool g_matrix_;
 };
 
-// A small symmetric matrix held densely (the second layer), as an operator.
-class DenseSymmetricOperator : public SymmetricOperator {
- public:
-  explicit DenseSymmetricOperator(MatrixXd matrix) : matrix_(std::move(matrix)) {}
-  long size() const override { return matrix_.rows(); }
-  void Apply(const double* x, double* y) const override;
-
- private:
-  MatrixXd matrix_;
-};
-
 }  // namespace sgdspectra
 
 #endif  // SGDSPECTRA_CORE_TWO_LAYER_CURVATURE_H_
