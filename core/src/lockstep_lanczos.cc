@@ -20,9 +20,11 @@ constexpr double kEps = std::numeric_limits<double>::epsilon();
 // more than that. (A rank-3 dense matrix of size 100 leaves ~50 eps ||A||; 100 sqrt(n) gives
 // a 20x margin there and stays at 2e-12 ||A|| for n = 10^4.)
 constexpr double kBreakdownScale = 100.0;
-// Gram-Schmidt runs a third pass when the second still removed more than this fraction of w
-// (the Kahan-Parlett criterion; in practice only next to a breakdown).
-constexpr double kReorthogonalizeRatio = 0.5;
+// A Gram-Schmidt pass that leaves more than this fraction of w is enough (the DGKS criterion,
+// eta = 1/sqrt(2)): w is then orthogonal to the basis to working precision. Because each step
+// first subtracts the coefficients the recurrence already knows, the full pass removes only
+// the rounding-level loss of orthogonality and one pass nearly always suffices.
+constexpr double kReorthogonalizeRatio = 0.70710678118654752;
 // Basis sizing: ncv starts at max(2 min_pairs + 1, kMinBasis); a restart needs room for the
 // wanted pairs plus max(wanted / 2, kMinMargin) more, or convergence slows to a crawl.
 constexpr int kMinBasis = 20;
@@ -122,6 +124,7 @@ class Problem {
     rng_.FillNormal(w_.data(), n_);
     v_.col(0) = w_ / w_.norm();
     j_ = 0;
+    arrow_column_ = 0;
   }
 
   // Residual norms below this are the product's rounding (see kBreakdownScale).
@@ -129,9 +132,9 @@ class Problem {
     return kBreakdownScale * std::sqrt(static_cast<double>(n_)) * kEps * anorm_;
   }
 
-  // Two passes of classical Gram-Schmidt of w_ against the first `cols` basis vectors ("twice
-  // is enough"), a third when the second pass still removed most of w. BLAS-2 throughout.
-  // Leaves the summed coefficients in coef_ and returns ||w||.
+  // Classical Gram-Schmidt of w_ against the first `cols` basis vectors, repeated while a pass
+  // removes most of w (DGKS; at most three passes). BLAS-2 throughout. Leaves the summed
+  // coefficients in coef_ and returns ||w||.
   double Orthogonalize(long cols) {
     const auto basis = v_.leftCols(cols);
     coef_.setZero(cols);
@@ -141,7 +144,7 @@ class Problem {
       w_.noalias() -= basis * pass_coef_;
       coef_ += pass_coef_;
       const double new_norm = w_.norm();
-      const bool enough = pass >= 1 && new_norm > kReorthogonalizeRatio * norm;
+      const bool enough = new_norm > kReorthogonalizeRatio * norm;
       norm = new_norm;
       if (enough) break;
     }
@@ -168,11 +171,20 @@ class Problem {
     w_ = Eigen::Map<const VectorXd>(product, n_);
     anorm_ = std::max(anorm_, w_.norm());  // ||A v|| <= ||A||: a running lower bound
     const long j = j_;
+    // The recurrence first: column j of T above the diagonal already holds v_i^T A v_j (one
+    // entry, or after a thick restart the arrowhead's k entries), and alpha is one dot product.
+    if (j > 0 && j == arrow_column_) {
+      w_.noalias() -= v_.leftCols(j) * t_.col(j).head(j);
+    } else if (j > 0) {
+      w_ -= t_(j - 1, j) * v_.col(j - 1);
+    }
+    const double alpha = v_.col(j).dot(w_);
+    w_ -= alpha * v_.col(j);
     double beta = Orthogonalize(j + 1);
-    // Only the diagonal is taken from the projection: the off-diagonal (tridiagonal or
-    // arrowhead) entries of column j are already in T, and the reorthogonalisation terms are
-    // rounding-level corrections that Lanczos with full reorthogonalisation drops.
-    t_(j, j) = coef_[j];
+    // Of the full pass only the diagonal correction is kept: the off-diagonal entries of column
+    // j are already in T, and the rest are rounding-level terms that Lanczos with full
+    // reorthogonalisation drops.
+    t_(j, j) = alpha + coef_[j];
     bool exhausted = false;
     if (beta <= RoundingLevel()) {
       beta = 0;
@@ -244,6 +256,7 @@ class Problem {
       t_(i, k) = t_(k, i) = beta * y(m - 1, i);
     }
     j_ = k;
+    arrow_column_ = k;
     ++outcome_.restarts;
   }
 
@@ -298,7 +311,8 @@ class Problem {
 
   // Lanczos: basis V (n x (m+1), column m is the next vector), projected matrix T (m x m).
   int m_ = 0;
-  long j_ = 0;  // the step in progress: V.col(j) is being multiplied
+  long j_ = 0;             // the step in progress: V.col(j) is being multiplied
+  long arrow_column_ = 0;  // after a thick restart to k kept vectors: k (T's arrowhead column)
   double anorm_ = 0;
   MatrixXd v_, t_, compress_;
   VectorXd w_, coef_, pass_coef_;

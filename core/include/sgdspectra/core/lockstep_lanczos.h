@@ -12,8 +12,9 @@
 // eigenvalue whose eigenvector is (numerically) orthogonal to the start vector, or an extra
 // copy of an exactly repeated eigenvalue, can be missed.
 //
-// Per restart cycle the non-product cost is two passes of classical Gram-Schmidt per step
-// (GEMV against the basis) and one GEMM to compress the basis: O(n ncv) per step, against the
+// Per step the non-product cost is the recurrence's known terms, then one pass of classical
+// Gram-Schmidt against the whole basis (two GEMVs; a second pass only when the DGKS test asks
+// for it), and per restart one GEMM to compress the basis: O(n ncv) per step, against the
 // product's O(M d) per column.
 //
 // Outcomes are data: non-convergence leaves `converged < wanted` with the converged pairs;
