@@ -17,6 +17,7 @@
 #include "sgdspectra/core/experiment.h"
 #include "sgdspectra/core/experiment_spec.h"
 #include "sgdspectra/core/gaussian_mixture.h"
+#include "sgdspectra/core/gram_form.h"
 #include "sgdspectra/core/snapshot.h"
 #include "sgdspectra/core/thread_pool.h"
 
@@ -78,13 +79,10 @@ PendingBlock& AddDiagonalBlock(std::vector<PendingBlock>* blocks, const SampleSe
 
 // Y Y^T and N N^T of a run's test sample (inputs and null inputs) for the Gram form of
 // G-matrices (gram_form.h), computed at the first snapshot that needs them and kept for the
-// run. Used only while both fit in kMaxBytes: above that the G-matrices stay matrix-free.
+// run. Used only while both fit (GramFormFits): above that the G-matrices stay matrix-free.
 class SampleGramCache {
  public:
-  static constexpr double kMaxBytes = 2.0 * (1ull << 30);
-  static bool Fits(long num_samples) {
-    return 2.0 * 8.0 * static_cast<double>(num_samples) * num_samples <= kMaxBytes;
-  }
+  static bool Fits(long num_samples) { return GramFormFits(num_samples); }
   // The cached products, computed on first use with the pool.
   const MatrixXd& Inputs(const SampleSet& samples, ThreadPool* pool);
   const MatrixXd& Noise(const SampleSet& samples, ThreadPool* pool);

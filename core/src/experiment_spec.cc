@@ -5,6 +5,7 @@
 #include <cmath>
 #include <sstream>
 
+#include "sgdspectra/core/gram_form.h"
 #include "sgdspectra/core/types.h"
 
 namespace sgdspectra {
@@ -67,14 +68,45 @@ double ExperimentSpec::EstimatedBytes() const {
   const double d = static_cast<double>(Dim());
   const double k = NumBlocks();
   const double m = static_cast<double>(TestSampleSize());
-  // Test inputs + null inputs, probabilities and residuals per sample, Krylov bases.
-  double bytes = 8.0 * (2.0 * m * d + 4.0 * m * k);
-  const double full_n = k * d + (task == TaskKind::kXor ? k : 0);
-  const double ncv_full = std::min(full_n, std::max(2.0 * ResolvedTopRFull() + 1, 20.0));
-  const double ncv_block = std::min(d, std::max(2.0 * ResolvedTopR() + 1, 20.0));
-  double krylov = 8.0 * ncv_block * d * 2;
-  if (analysis.full_matrices) krylov = std::max(krylov, 8.0 * ncv_full * full_n * 2);
-  bytes += krylov + 8.0 * 32 * full_n;  // + reduction partials
+  const bool xor_task = task == TaskKind::kXor;
+  const double kinds = analysis.g_matrix ? 2 : 1;
+  // The test inputs and the null inputs, and per-sample model outputs; the process itself.
+  double bytes = 8.0 * (2.0 * m * d + 8.0 * m * k) + 32.0 * (1 << 20);
+  // A thick-restart solve holds its basis (ncv + 1 vectors of n, ncv = 2 min_pairs + 1 to
+  // start with), the compression buffer (about as large) and the vectors it returns. OUTLIERS
+  // solves start from the expected count and usually return a couple more; TOP_R ones return
+  // the cap.
+  const bool top_r = analysis.solve_target == SolveTarget::kTopR;
+  auto krylov = [&](double n, double cap, double expected) {
+    const double min_pairs = top_r ? cap : std::min(cap, std::max(expected, 1.0));
+    const double returned = top_r ? cap : std::min(cap, min_pairs + analysis.certify_below);
+    const double ncv = std::min(n, std::max(2.0 * min_pairs + 1.0, 20.0));
+    return 8.0 * n * (2.0 * ncv + returned);
+  };
+  // Reduction partials of a matrix-free operator of size n (SampleGramOperator).
+  const double partial_blocks = std::clamp(std::floor(m / 128.0), 1.0, 32.0);
+  auto partials = [&](double n) { return 8.0 * partial_blocks * n; };
+  // Class / neuron blocks: one lockstep family, every problem's basis alive at once.
+  if (analysis.class_blocks) {
+    bytes += kinds * k * krylov(d, ResolvedTopR(), ExpectedClassOutliers());
+  }
+  if (analysis.full_matrices) {
+    const double full_n = k * d + (xor_task ? k : 0);
+    const double r = ResolvedTopRFull();
+    const double expected = ExpectedFullOutliers();
+    // Matrix-free solves: k-GMM full H (and G without the Gram form); XOR full H, full G,
+    // first-layer H (and first-layer G without the Gram form). Each has an operator and a null
+    // operator; the solves' bases are all counted (an upper bound when fewer run at once).
+    const bool gram = analysis.g_matrix && GramFormFits(static_cast<long>(m));
+    double matrix_free = xor_task ? 1 + kinds : 1;
+    if (analysis.g_matrix && !gram) matrix_free += 1;
+    bytes += matrix_free * (krylov(full_n, r, expected) + 2.0 * partials(full_n));
+    if (gram) {
+      // Y Y^T and N N^T for the run, and each Gram block's matrix and null matrix (M x M);
+      // its solve runs in R^M and lifts r vectors of the block's size.
+      bytes += 8.0 * 2.0 * m * m + 8.0 * 2.0 * m * m + krylov(m, r, expected) + 8.0 * full_n * r;
+    }
+  }
   return bytes;
 }
 

@@ -24,6 +24,15 @@
 
 namespace sgdspectra {
 
+// The Gram form is used while the run's cached Y Y^T and N N^T (2 M^2 doubles) fit in this;
+// above it the G-matrices stay matrix-free (at M = 2 x 10^4 the cache alone would be 6.4 GB,
+// and computing it would cost 2 M^2 d flops per matrix).
+constexpr double kGramCacheMaxBytes = 2.0 * (1ull << 30);
+inline bool GramFormFits(long num_samples) {
+  return 2.0 * 8.0 * static_cast<double>(num_samples) * static_cast<double>(num_samples) <=
+         kGramCacheMaxBytes;
+}
+
 // Y Y^T (M x M) of a row-major sample, computed in fixed row tiles on the pool (may be null).
 MatrixXd SampleInnerProducts(const RowMatrix& samples, ThreadPool* pool);
 
