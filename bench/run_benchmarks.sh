@@ -1,34 +1,47 @@
 #!/usr/bin/env bash
-# Builds the benchmarks (Release) and runs everything of docs/PERFORMANCE.md in one sitting:
-# the C++ Google Benchmark program (SGD, products, triad, gemm, snapshot) and the NumPy/SciPy
-# reference snapshot on the same data, then prints the summary table.
+# Runs every figure of docs/PERFORMANCE.md in one sitting: this tree against an older release
+# (built from git in a temporary worktree) on the same data, the NumPy/SciPy reference, SGD
+# steps, and the d = 10^4 snapshot.
 #
-# Usage: bench/run_benchmarks.sh [BUILD_DIR]      (default: build-bench next to this repo's root)
-# Env:   REPS=5            Google Benchmark repetitions (the median is reported)
-#        PY_REPS=3         timed runs of the NumPy script with OpenBLAS
-#        PY_REF_REPS=1     timed runs with the reference BLAS (slow: about a minute each)
-#        SKIP_BUILD=1      use the existing build
-# The NumPy runs unset OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, which this environment may set
-# and which slow current NumPy. NumPy is run twice: with the BLAS Debian's python3-numpy
-# gets by default here (reference netlib libblas3 unless OpenBLAS is installed), and with
-# Debian's OpenBLAS (libopenblas0-pthread, extracted into the build dir with `apt-get
-# download` when it is not installed), which is what a researcher's pip NumPy would use.
+# Usage: bench/run_benchmarks.sh [BUILD_DIR]        (default: build-bench next to this repo)
+# Env:   OLD_REF=158197e   the older release to time (the last commit before the lockstep engine)
+#        REPS=3            timed analyses per snapshot configuration (median reported)
+#        PY_REPS=2         timed runs of the NumPy script
+#        BIG=1             also the d = 10^4, k = 10 snapshot on two threads (about 5-10 min)
+#        SKIP_BUILD=1      reuse existing builds
+# Everything runs on the data of random stream version 1 (what the older release draws), so
+# both builds analyse bit-identical samples; bench/compare_snapshots.py then checks that they
+# report the same counts, outlier eigenvalues, alignments and overlaps.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD="${1:-$ROOT/build-bench}"
-REPS="${REPS:-5}"
-PY_REPS="${PY_REPS:-3}"
-PY_REF_REPS="${PY_REF_REPS:-1}"
+OLD_REF="${OLD_REF:-158197e}"
+REPS="${REPS:-3}"
+PY_REPS="${PY_REPS:-2}"
 OUT="$BUILD/bench-results"
+OLD_SRC="$BUILD/old-src"
 mkdir -p "$OUT"
 
 if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
   cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DSGDSPECTRA_BUILD_SERVICE=OFF \
     -DSGDSPECTRA_BUILD_TESTS=OFF -DSGDSPECTRA_BUILD_BENCH=ON >/dev/null
-  cmake --build "$BUILD" -j2 --target sgdspectra_bench
+  cmake --build "$BUILD" -j2 --target sgdspectra_bench snapshot_timer experiment_dump
+  # The older release: its core library, and our timer compiled against it.
+  rm -rf "$OLD_SRC"
+  git -C "$ROOT" worktree prune
+  git -C "$ROOT" worktree add -f -q "$OLD_SRC" "$OLD_REF"
+  cmake -S "$OLD_SRC" -B "$OLD_SRC/build" -DCMAKE_BUILD_TYPE=Release \
+    -DSGDSPECTRA_BUILD_SERVICE=OFF -DSGDSPECTRA_BUILD_TESTS=OFF -DSGDSPECTRA_BUILD_BENCH=OFF >/dev/null
+  cmake --build "$OLD_SRC/build" -j2 --target sgdspectra_core
+  for tool in snapshot_timer experiment_dump; do
+    g++ -std=c++17 -O3 -DNDEBUG -march=native -I "$OLD_SRC/core/include" -I "$OLD_SRC/core/src" \
+      -I /usr/include/eigen3 -I "$ROOT/bench" "$ROOT/bench/$tool.cc" \
+      "$OLD_SRC/build/core/libsgdspectra_core.a" -lpthread -o "$BUILD/${tool}_old"
+  done
 fi
-BENCH="$BUILD/bench/sgdspectra_bench"
+NEW="$BUILD/bench/snapshot_timer"
+OLD="$BUILD/snapshot_timer_old"
 
 # OpenBLAS for the NumPy reference, without touching the system's BLAS alternative.
 OPENBLAS_DIR=/usr/lib/x86_64-linux-gnu/openblas-pthread
@@ -42,82 +55,73 @@ if [[ ! -e "$OPENBLAS_DIR/libblas.so.3" ]]; then
 fi
 
 echo "== machine"
-lscpu | grep -E 'Model name|^CPU\(s\)|Thread|MHz' || true
+lscpu | grep -E 'Model name|^CPU\(s\)|Thread' || true
 echo "load before: $(uptime)"
 
-echo "== C++ benchmarks ($REPS repetitions, median)"
-"$BENCH" --benchmark_repetitions="$REPS" --benchmark_report_aggregates_only=true \
-  --benchmark_out="$OUT/cpp.json" --benchmark_out_format=json \
-  --benchmark_filter='BM_(SgdStep|ClassBlock|Full|Triad|DenseGemm|Snapshot)' |
-  grep -E '_median|^Benchmark|^-' || true
+echo "== SGD steps (d = 1000 and 10000, k = 10)"
+"$BUILD/bench/sgdspectra_bench" --benchmark_filter='BM_SgdStep' --benchmark_repetitions=5 \
+  --benchmark_report_aggregates_only=true | grep -E 'median' || true
 
-echo "== snapshot problem dump and per-matrix breakdown (1 thread, tol 1e-10)"
-"$BENCH" --dump "$OUT/snapshot.bin" | tee "$OUT/breakdown.txt"
+snapshot() {  # name d k threads [extra timer args]
+  local name=$1 d=$2 k=$3 t=$4
+  shift 4
+  echo "== snapshot $name: d=$d k=$k threads=$t"
+  "$OLD" --d "$d" --k "$k" --threads "$t" --repeats "$REPS" --out "$OUT/old_$name.json" "$@" 2>/dev/null
+  "$NEW" --d "$d" --k "$k" --threads "$t" --repeats "$REPS" --out "$OUT/new_$name.json" "$@" 2>/dev/null
+  python3 "$ROOT/bench/compare_snapshots.py" "$OUT/old_$name.json" "$OUT/new_$name.json" || true
+}
+snapshot d1000_t1 1000 10 1
+snapshot d1000_t2 1000 10 2
+snapshot d1000_t1_tol6 1000 10 1 --tol 1e-6
+snapshot d2000k5_t1 2000 5 1
+snapshot d2000k5_t2 2000 5 2
 
-NUMPY_ENV=(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE)
-echo "== NumPy/SciPy snapshot, default BLAS of /usr/bin/python3"
-"${NUMPY_ENV[@]}" /usr/bin/python3 "$ROOT/bench/numpy_snapshot.py" "$OUT/snapshot.bin" \
-  --repeats "$PY_REF_REPS" --json "$OUT/numpy_default.json"
+echo "== NumPy/SciPy snapshot on the same data, eigsh told the r it needs, 1 thread"
+"$BUILD/bench/sgdspectra_bench" --dump "$OUT/snapshot.bin" | head -1
 if [[ -n "$OPENBLAS_DIR" ]]; then
-  echo "== NumPy/SciPy snapshot, OpenBLAS ($OPENBLAS_DIR)"
-  "${NUMPY_ENV[@]}" LD_LIBRARY_PATH="$OPENBLAS_DIR" /usr/bin/python3 \
-    "$ROOT/bench/numpy_snapshot.py" "$OUT/snapshot.bin" --repeats "$PY_REPS" \
-    --json "$OUT/numpy_openblas.json"
+  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS=1 \
+    LD_LIBRARY_PATH="$OPENBLAS_DIR" /usr/bin/python3 "$ROOT/bench/numpy_snapshot.py" \
+    "$OUT/snapshot.bin" --tol 1e-6 --oracle-r --null-tol 1e-4 --repeats "$PY_REPS" \
+    --json "$OUT/numpy_oracle.json" | tail -3
+fi
+"$NEW" --d 1000 --k 10 --threads 1 --repeats "$REPS" --stream-version 2 \
+  --out "$OUT/new_dump_data.json" 2>/dev/null
+
+if [[ "${BIG:-0}" == 1 ]]; then
+  echo "== d = 10^4, k = 10, M = 2 x 10^4, two threads (peak RSS from the timer)"
+  "$NEW" --d 10000 --k 10 --threads 2 --repeats 1 --stream-version 2 --out "$OUT/new_d10000.json"
 fi
 echo "load after: $(uptime)"
 
 echo "== summary"
-/usr/bin/python3 - "$OUT" <<'EOF'
+/usr/bin/python3 - "$OUT" <<'PY'
 import json, os, sys
 out = sys.argv[1]
-cpp = json.load(open(os.path.join(out, "cpp.json")))
-med = {b["run_name"]: b for b in cpp["benchmarks"] if b.get("aggregate_name") == "median"}
-
-def get(prefix):
-    for name, b in med.items():
-        if name.startswith(prefix):
-            return b
-    return None
-
-def secs(b):
-    scale = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}[b["time_unit"]]
-    return b["real_time"] * scale
-
+def load(name):
+    path = os.path.join(out, name)
+    return json.load(open(path)) if os.path.exists(path) else None
 rows = []
-for d in (1000, 10000):
-    b = get(f"BM_SgdStep/d:{d}")
-    rows.append((f"SGD step, d={d}, k=10", f"{b['items_per_second'] / 1e3:.1f} k steps/s"))
-triad = {t: get(f"BM_Triad/threads:{t}")["bytes_per_second"] / 1e9 for t in (1, 2)}
-for t in (1, 2):
-    rows.append((f"triad, {t} thread(s)", f"{triad[t]:.1f} GB/s"))
-g = get("BM_DenseGemm/1000")
-rows.append(("Eigen gemm n=1000, 1 thread", f"{g['GFlop/s']:.1f} GFlop/s"))
-for kind in ("ClassBlockH", "ClassBlockG", "FullH", "FullG"):
-    for d in (2000, 1000):
-        for t in (1, 2):
-            b = get(f"BM_{kind}Product/threads:{t}/d:{d}/")
-            bw = b["bytes_per_second"] / 1e9
-            rows.append((f"{kind} product d={d} M={2 * d}, {t} thr",
-                         f"{secs(b) * 1e3:.2f} ms, {bw:.1f} GB/s = {bw / triad[t]:.0%} of triad, "
-                         f"{b['GFlop/s']:.1f} GFlop/s"))
-snap = {}
-for t in (1, 2):
-    for e in (10, 6):
-        b = get(f"BM_Snapshot/threads:{t}/tol_exp:{e}/")
-        snap[(t, e)] = secs(b)
-        rows.append((f"C++ snapshot, {t} thr, tol 1e-{e}",
-                     f"{secs(b):.2f} s, {int(b['products'])} products"))
-for tag, name in (("numpy_default", "NumPy/SciPy default BLAS"), ("numpy_openblas", "NumPy/SciPy OpenBLAS")):
-    path = os.path.join(out, tag + ".json")
-    if not os.path.exists(path):
-        continue
-    p = json.load(open(path))
-    # Target: C++ snapshot >= 20x faster than NumPy at equal accuracy (both at tol 1e-6).
-    rows.append((f"{name}, tol 1e-6",
-                 f"{p['seconds']:.2f} s, {p['products']} matvecs, max rel diff "
-                 f"{p['max_rel_diff']:.1e}; C++ tol 1e-6 is {p['seconds'] / snap[(1, 6)]:.1f}x "
-                 f"(1 thr) / {p['seconds'] / snap[(2, 6)]:.1f}x (2 thr) faster"))
+for name in ("d1000_t1", "d1000_t2", "d1000_t1_tol6", "d2000k5_t1", "d2000k5_t2"):
+    old, new = load(f"old_{name}.json"), load(f"new_{name}.json")
+    if old and new:
+        rows.append((name, f"old {old['median_seconds']:.2f} s ({old['products']} products), "
+                           f"new {new['median_seconds']:.2f} s ({new['products']} products): "
+                           f"{old['median_seconds'] / new['median_seconds']:.2f}x"))
+t1, t2 = load("new_d1000_t1.json"), load("new_d1000_t2.json")
+if t1 and t2:
+    rows.append(("new, 2 threads over 1 (d=1000)", f"{t1['median_seconds'] / t2['median_seconds']:.2f}x"))
+py, mine = load("numpy_oracle.json"), load("new_dump_data.json")
+if py and mine:
+    rows.append(("NumPy oracle-r (1 thread) vs new (1 thread)",
+                 f"{py['seconds']:.2f} s vs {mine['median_seconds']:.2f} s: "
+                 f"{py['seconds'] / mine['median_seconds']:.2f}x; counts equal "
+                 f"{py['counts_equal']}/{py['matrices']}, max rel diff {py['max_rel_diff']:.1e}"))
+big = load("new_d10000.json")
+if big:
+    rows.append(("d=1e4 k=10, 2 threads", f"{big['median_seconds']:.1f} s, {big['products']} products, "
+                 f"peak RSS {big['peak_rss_bytes'] / 2**30:.2f} GiB (estimate "
+                 f"{big['estimated_bytes'] / 2**30:.2f} GiB)"))
 width = max(len(r[0]) for r in rows)
 for a, b in rows:
     print(f"{a:<{width}}  {b}")
-EOF
+PY
