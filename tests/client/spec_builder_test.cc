@@ -152,7 +152,22 @@ TEST(SpecBuilderTest, OutOfBoundValuesAreLeftToTheServer) {
   EXPECT_EQ(spec.kgmm().snr(), -1.0);
 }
 
+TEST(SpecBuilderTest, SolverTargetFlagsReachTheSpec) {
+  v1::JobSpec spec;
+  ASSERT_TRUE(BuildJobSpec(ParseFlags({"--solve-target", "top-r", "--certify-below", "3",
+                                       "--null-tol", "1e-6", "--random-stream-version", "1"}),
+                           &spec)
+                  .ok());
+  EXPECT_EQ(spec.analysis().solve_target(), v1::TOP_R);
+  EXPECT_EQ(spec.analysis().certify_below(), 3);
+  EXPECT_EQ(spec.analysis().null_tol(), 1e-6);
+  EXPECT_EQ(spec.random_stream_version(), 1);
+  ASSERT_TRUE(BuildJobSpec(ParseFlags({"--solve-target", "OUTLIERS"}), &spec).ok());
+  EXPECT_EQ(spec.analysis().solve_target(), v1::OUTLIERS);
+}
+
 TEST(SpecBuilderTest, MisspeltEnumValueIsAUsageError) {
+  EXPECT_THROW(ParseFlags({"--solve-target", "top"}), CLI::ValidationError);
   EXPECT_THROW(ParseFlags({"--schedule", "sometimes"}), CLI::ValidationError);
   EXPECT_THROW(ParseFlags({"--outlier-method", "guess"}), CLI::ValidationError);
   EXPECT_THROW(ParseFlags({"--task", "xorr"}), CLI::ValidationError);
