@@ -424,9 +424,18 @@ void AnalysisProgressTracker::MaybeReport(const char* stage, bool force) {
   report_(p);
 }
 
+std::vector<double> SecondsPerBlock(const std::vector<PendingBlock>& blocks) {
+  std::vector<double> seconds;
+  for (const PendingBlock& b : blocks) {
+    seconds.push_back(b.report.solver.seconds + b.report.edge_solver.seconds);
+  }
+  return seconds;
+}
+
 bool AnalyzeBlocks(std::vector<PendingBlock>* blocks, const AnalysisSpec& analysis,
                    uint64_t run_seed, int snapshot_index, ThreadPool* pool, const CancelFn& cancel,
-                   AnalysisProgressTracker* progress) {
+                   AnalysisProgressTracker* progress, const std::vector<double>* previous_seconds) {
+  const bool measured = previous_seconds != nullptr && previous_seconds->size() == blocks->size();
   // Diagonal blocks are grouped by sample and matrix kind's sample (one family per sample).
   std::vector<std::vector<long>> families;
   std::vector<long> singles;
@@ -446,8 +455,9 @@ bool AnalyzeBlocks(std::vector<PendingBlock>* blocks, const AnalysisSpec& analys
       it->push_back(n);
     }
   }
-  // Tasks, most expensive first so the pool stays busy: a product of a family costs about
-  // members x d x M, a sample-operator product size x M, a dense (Gram) product size^2.
+  // Tasks, most expensive first so the pool stays busy: by the previous snapshot's times when
+  // known, else by a product's cost (a family's about members x d x M, a sample operator's
+  // size x M, a dense (Gram) one size^2).
   struct Task {
     double cost;
     std::function<void()> run;
@@ -455,8 +465,12 @@ bool AnalyzeBlocks(std::vector<PendingBlock>* blocks, const AnalysisSpec& analys
   std::vector<Task> tasks;
   for (const std::vector<long>& f : families) {
     const PendingBlock& first = (*blocks)[f[0]];
-    const double cost = static_cast<double>(f.size()) * first.samples->inputs.cols() *
-                        static_cast<double>(first.samples->size());
+    double cost = static_cast<double>(f.size()) * first.samples->inputs.cols() *
+                  static_cast<double>(first.samples->size());
+    if (measured) {
+      cost = 0;
+      for (long n : f) cost = std::max(cost, (*previous_seconds)[n]);
+    }
     tasks.push_back({cost, [&, f] {
                        AnalyzeDiagonalFamily(blocks, f, analysis, run_seed, snapshot_index, cancel,
                                              progress);
@@ -466,7 +480,9 @@ bool AnalyzeBlocks(std::vector<PendingBlock>* blocks, const AnalysisSpec& analys
     const PendingBlock& b = (*blocks)[n];
     const double size = static_cast<double>(b.target.op->size());
     const bool dense = dynamic_cast<const DenseSymmetricOperator*>(b.target.op) != nullptr;
-    const double cost = dense ? size * size : size * static_cast<double>(b.target.num_samples);
+    const double cost = measured ? (*previous_seconds)[n]
+                        : dense  ? size * size
+                                 : size * static_cast<double>(b.target.num_samples);
     tasks.push_back({cost, [&, n] {
                        AnalyzeSingle(&(*blocks)[n], analysis,
                                      SolveSeed(run_seed, snapshot_index, static_cast<int>(n) + 1),

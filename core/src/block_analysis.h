@@ -130,9 +130,18 @@ class AnalysisProgressTracker {
 // thread count. The n-th block's solve seed is SolveSeed(run_seed, snapshot_index, n + 1).
 // Returns false if any solve was cancelled. `cancel` may be called from several pool threads
 // at once. progress may be null.
+// previous_seconds, when it has one entry per block (a run adds its blocks in the same order
+// every snapshot), is what each block took in the previous snapshot (SecondsPerBlock): tasks
+// are then ordered by it rather than by the size model, which cannot tell a block whose pairs
+// converge fast from one whose pairs lie in the bulk. Ordering changes no result.
 bool AnalyzeBlocks(std::vector<PendingBlock>* blocks, const AnalysisSpec& analysis,
                    uint64_t run_seed, int snapshot_index, ThreadPool* pool, const CancelFn& cancel,
-                   AnalysisProgressTracker* progress = nullptr);
+                   AnalysisProgressTracker* progress = nullptr,
+                   const std::vector<double>* previous_seconds = nullptr);
+
+// Wall time of each analysed block's solves (its own and its null solve); a lockstep family's
+// members each carry the family's.
+std::vector<double> SecondsPerBlock(const std::vector<PendingBlock>& blocks);
 
 // Solves (blocks and their null-model solves) a snapshot of these blocks runs.
 int CountSolves(const std::vector<PendingBlock>& blocks, const AnalysisSpec& analysis);

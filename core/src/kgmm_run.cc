@@ -185,10 +185,11 @@ Status KgmmRun::Analyze(int snapshot_index, Snapshot* out) {
   }
   AnalysisProgressTracker progress(snapshot_index, CountSolves(blocks, spec_.analysis),
                                    last_snapshot_products_, analysis_progress_);
-  if (!AnalyzeBlocks(&blocks, spec_.analysis, spec_.seed, snapshot_index, pool_, cancel_,
-                     &progress)) {
+  if (!AnalyzeBlocks(&blocks, spec_.analysis, spec_.seed, snapshot_index, pool_, cancel_, &progress,
+                     &last_block_seconds_)) {
     return Status::Cancelled("cancelled during the analysis");
   }
+  last_block_seconds_ = SecondsPerBlock(blocks);
 
   // Reported in a fixed order: class blocks, then the full matrices. Gur-Ari: the test-loss
   // gradient (with ridge) against the top-k Hessian directions.

@@ -9,6 +9,7 @@
 
 #include <functional>
 #include <memory>
+#include <vector>
 
 #include "sgdspectra/core/experiment.h"
 
@@ -39,6 +40,7 @@ class TaskRun {
  protected:
   AnalysisProgressFn analysis_progress_;
   long last_snapshot_products_ = 0;  // the previous snapshot's products: the time-left estimate
+  std::vector<double> last_block_seconds_;  // the previous snapshot's per-block times: scheduling
 };
 
 std::unique_ptr<TaskRun> MakeKgmmRun(const ExperimentSpec& spec, const GaussianMixture& mixture,
