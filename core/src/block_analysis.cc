@@ -54,9 +54,9 @@ double EdgeWithoutSolve(const BlockTarget& target, const AnalysisSpec& analysis,
 }
 
 // What the block's solve converges, once its edge is known (experiment_spec.h, SolveTarget).
-EigenTarget MakeTarget(const BlockTarget& target, const AnalysisSpec& analysis,
-                       const SpectrumReport& report, double margin, long op_size) {
-  EigenTarget t;
+LanczosTarget MakeTarget(const BlockTarget& target, const AnalysisSpec& analysis,
+                         const SpectrumReport& report, double margin, long op_size, uint64_t seed) {
+  LanczosTarget t;
   t.max_pairs = target.top_r;
   if (analysis.solve_target == SolveTarget::kTopR || UsesGapRule(target, analysis) ||
       op_size <= kDenseSolveMaxSize) {
@@ -67,28 +67,21 @@ EigenTarget MakeTarget(const BlockTarget& target, const AnalysisSpec& analysis,
     t.threshold = report.bulk_edge * (1.0 + margin);
     t.pairs_below = analysis.certify_below;
   }
+  t.tol = analysis.solver.tol;
+  t.max_restarts = analysis.solver.max_restarts;
+  t.start_seed = seed;
+  t.initial_basis = analysis.solver.ncv;  // 0 = the solver's own choice
   return t;
 }
 
-LanczosTarget ToLanczos(const EigenTarget& t, double tol, const SolverSettings& solver,
-                        uint64_t seed) {
-  LanczosTarget l;
-  l.min_pairs = t.min_pairs;
-  l.threshold = t.threshold;
-  l.pairs_below = t.pairs_below;
-  l.max_pairs = t.max_pairs;
-  l.tol = tol;
-  l.max_restarts = solver.max_restarts;
-  l.start_seed = seed;
-  l.initial_basis = solver.ncv;  // 0 = the solver's own choice
-  return l;
-}
-
-// Null-model solves want one pair: the basis size of the blocks' solves does not apply.
-SolverSettings NullSolver(const AnalysisSpec& analysis) {
-  SolverSettings null_solver = analysis.solver;
-  null_solver.ncv = 0;
-  return null_solver;
+// A null-model solve: the top pair only, at the tolerance the count needs (null_tol), with the
+// solver's own basis size (the blocks' ncv does not apply to one pair).
+LanczosTarget NullTarget(const AnalysisSpec& analysis, uint64_t seed) {
+  LanczosTarget t;
+  t.tol = analysis.null_tol;
+  t.max_restarts = analysis.solver.max_restarts;
+  t.start_seed = seed;
+  return t;
 }
 
 SolverStats StatsOfLanczos(const LanczosOutcome& o, double tol) {
@@ -172,12 +165,9 @@ void AnalyzeSingle(PendingBlock* b, const AnalysisSpec& analysis, uint64_t solve
   if (UsesNullSolve(target, analysis)) {
     // The null's top eigenvalue only places the threshold: its own sampling noise (about 1 %
     // at M = 2d) dwarfs null_tol, so a loose tolerance changes no count (docs/PERFORMANCE.md).
-    EigenTarget top1;
     const SingleBatchedOperator null_op(*target.null_op);
     const std::vector<LanczosOutcome> null_eig = SolveLockstep(
-        null_op,
-        {ToLanczos(top1, analysis.null_tol, NullSolver(analysis), MixBits(solve_seed + 1))}, cancel,
-        progress, stage);
+        null_op, {NullTarget(analysis, MixBits(solve_seed + 1))}, cancel, progress, stage);
     b->report.edge_solver = StatsOfLanczos(null_eig[0], analysis.null_tol);
     if (null_eig[0].cancelled) {
       b->cancelled = true;
@@ -186,14 +176,14 @@ void AnalyzeSingle(PendingBlock* b, const AnalysisSpec& analysis, uint64_t solve
     b->report.bulk_edge = null_eig[0].converged > 0 ? null_eig[0].values[0] : 0.0;
     if (progress != nullptr) progress->SolveDone(stage);
   }
-  const EigenTarget eigen_target =
-      MakeTarget(target, analysis, b->report, margin, target.op->size());
+  const LanczosTarget lanczos_target =
+      MakeTarget(target, analysis, b->report, margin, target.op->size(), solve_seed);
   VectorXd values;
   MatrixXd vectors;
   if (analysis.solve_target == SolveTarget::kTopR) {
     // Exactly r pairs: Spectra's implicitly restarted Lanczos, the classic engine.
     const EigenResult eig =
-        TopEigenpairs(*target.op, eigen_target.min_pairs, analysis.solver, solve_seed, cancel);
+        TopEigenpairs(*target.op, lanczos_target.min_pairs, analysis.solver, solve_seed, cancel);
     b->report.solver = StatsOf(eig, analysis.solver.tol);
     if (progress != nullptr) progress->AddProducts(eig.products, stage);
     if (eig.cancelled) {
@@ -204,9 +194,7 @@ void AnalyzeSingle(PendingBlock* b, const AnalysisSpec& analysis, uint64_t solve
     vectors = eig.vectors;
   } else {
     const SingleBatchedOperator op(*target.op);
-    std::vector<LanczosOutcome> eig = SolveLockstep(
-        op, {ToLanczos(eigen_target, analysis.solver.tol, analysis.solver, solve_seed)}, cancel,
-        progress, stage);
+    std::vector<LanczosOutcome> eig = SolveLockstep(op, {lanczos_target}, cancel, progress, stage);
     b->report.solver = StatsOfLanczos(eig[0], analysis.solver.tol);
     if (eig[0].cancelled) {
       b->cancelled = true;
@@ -250,8 +238,7 @@ void AnalyzeDiagonalFamily(std::vector<PendingBlock>* blocks, const std::vector<
     const SampleDiagonalFamily null_family(samples.noise, weights, nullptr);
     std::vector<LanczosTarget> targets;
     for (int i = 0; i < count; ++i) {
-      targets.push_back(
-          ToLanczos(EigenTarget{}, analysis.null_tol, NullSolver(analysis), MixBits(seeds[i] + 1)));
+      targets.push_back(NullTarget(analysis, MixBits(seeds[i] + 1)));
     }
     const std::vector<LanczosOutcome> null_eig =
         SolveLockstep(null_family, targets, cancel, progress, stage);
@@ -268,8 +255,8 @@ void AnalyzeDiagonalFamily(std::vector<PendingBlock>* blocks, const std::vector<
   std::vector<LanczosTarget> targets;
   for (int i = 0; i < count; ++i) {
     const PendingBlock& b = (*blocks)[members[i]];
-    const EigenTarget t = MakeTarget(b.target, analysis, b.report, margins[i], family.size());
-    targets.push_back(ToLanczos(t, analysis.solver.tol, analysis.solver, seeds[i]));
+    targets.push_back(
+        MakeTarget(b.target, analysis, b.report, margins[i], family.size(), seeds[i]));
   }
   std::vector<LanczosOutcome> eig = SolveLockstep(family, targets, cancel, progress, stage);
   for (int i = 0; i < count; ++i) {

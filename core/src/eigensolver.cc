@@ -113,41 +113,4 @@ EigenResult TopEigenpairs(const SymmetricOperator& op, int r, const SolverSettin
   return result;
 }
 
-int PairsNeeded(const EigenTarget& target, int above) {
-  int need = target.min_pairs;
-  if (target.threshold < std::numeric_limits<double>::infinity()) {
-    need = std::max(need, above + target.pairs_below);
-  }
-  return std::max(1, std::min(need, target.max_pairs));
-}
-
-EigenResult TargetedEigenpairs(const SymmetricOperator& op, const EigenTarget& target,
-                               const SolverSettings& settings, uint64_t start_seed,
-                               const CancelFn& cancel) {
-  const auto start = std::chrono::steady_clock::now();
-  const int cap = static_cast<int>(std::min<long>(std::max(target.max_pairs, 1), op.size()));
-  EigenTarget capped = target;
-  capped.max_pairs = cap;
-  int r = PairsNeeded(capped, 0);
-  long products = 0, restarts = 0;
-  for (;;) {
-    EigenResult result = TopEigenpairs(op, r, settings, start_seed, cancel);
-    products += result.products;
-    restarts += result.restarts;
-    result.products = products;
-    result.restarts = restarts;
-    result.seconds = SecondsSince(start);
-    if (result.cancelled) return result;
-    int above = 0;
-    while (above < result.converged && result.values[above] > target.threshold) ++above;
-    result.threshold_certified = above < result.converged;
-    const int need = PairsNeeded(capped, above);
-    // Done when the pairs needed are converged, or nothing more can be had (cap reached, or
-    // the solve did not converge what it was asked: asking for more would not help).
-    if (need <= result.converged || r >= cap || result.converged < r) return result;
-    // Grow geometrically so a block with many outliers costs a few attempts, not many.
-    r = std::min(cap, std::max(need + target.pairs_below, 2 * r));
-  }
-}
-
 }  // namespace sgdspectra

@@ -4,24 +4,13 @@
 
 #include <Eigen/Eigenvalues>
 
+#include "sgdspectra/core/batched_operators.h"
+#include "sgdspectra/core/curvature_operators.h"
+#include "sgdspectra/core/lockstep_lanczos.h"
 #include "sgdspectra/core/random.h"
 
 namespace sgdspectra {
 namespace {
-
-// A dense symmetric matrix seen through the operator interface.
-class DenseOperator : public SymmetricOperator {
- public:
-  explicit DenseOperator(MatrixXd a) : a_(std::move(a)) {}
-  long size() const override { return a_.rows(); }
-  void Apply(const double* x, double* y) const override {
-    Eigen::Map<VectorXd>(y, size()).noalias() = a_ * Eigen::Map<const VectorXd>(x, size());
-  }
-  const MatrixXd& matrix() const { return a_; }
-
- private:
-  MatrixXd a_;
-};
 
 // Wishart bulk plus a few spikes: the shape of our curvature blocks.
 MatrixXd SpikedWishart(long n, long m, int spikes, uint64_t seed) {
@@ -39,7 +28,7 @@ MatrixXd SpikedWishart(long n, long m, int spikes, uint64_t seed) {
 }
 
 TEST(EigensolverTest, TopPairsMatchDenseSolver) {
-  const DenseOperator op(SpikedWishart(300, 600, 4, 1));
+  const DenseSymmetricOperator op(SpikedWishart(300, 600, 4, 1));
   const int r = 12;
   const EigenResult got = TopEigenpairs(op, r, SolverSettings{}, 5, nullptr);
   ASSERT_EQ(got.converged, r);
@@ -57,7 +46,7 @@ TEST(EigensolverTest, TopPairsMatchDenseSolver) {
 }
 
 TEST(EigensolverTest, SmallOperatorsAreSolvedDensely) {
-  const DenseOperator op(SpikedWishart(6, 20, 1, 2));
+  const DenseSymmetricOperator op(SpikedWishart(6, 20, 1, 2));
   const EigenResult got = TopEigenpairs(op, 3, SolverSettings{}, 1, nullptr);
   EXPECT_EQ(got.method, SolverMethod::kDense);
   ASSERT_EQ(got.converged, 3);
@@ -68,7 +57,7 @@ TEST(EigensolverTest, SmallOperatorsAreSolvedDensely) {
 }
 
 TEST(EigensolverTest, NonConvergenceIsReportedAsData) {
-  const DenseOperator op(SpikedWishart(400, 400, 0, 3));  // no gap: slow convergence
+  const DenseSymmetricOperator op(SpikedWishart(400, 400, 0, 3));  // no gap: slow convergence
   SolverSettings settings;
   settings.max_restarts = 1;
   settings.tol = 1e-14;
@@ -80,7 +69,7 @@ TEST(EigensolverTest, NonConvergenceIsReportedAsData) {
 }
 
 TEST(EigensolverTest, CancelHookStopsTheSolve) {
-  const DenseOperator op(SpikedWishart(200, 400, 2, 4));
+  const DenseSymmetricOperator op(SpikedWishart(200, 400, 2, 4));
   int calls = 0;
   const CancelFn cancel = [&] { return ++calls > 5; };
   const EigenResult got = TopEigenpairs(op, 8, SolverSettings{}, 1, cancel);
@@ -90,7 +79,7 @@ TEST(EigensolverTest, CancelHookStopsTheSolve) {
 }
 
 TEST(EigensolverTest, SameSeedSameResult) {
-  const DenseOperator op(SpikedWishart(200, 400, 3, 5));
+  const DenseSymmetricOperator op(SpikedWishart(200, 400, 3, 5));
   const EigenResult a = TopEigenpairs(op, 6, SolverSettings{}, 77, nullptr);
   const EigenResult b = TopEigenpairs(op, 6, SolverSettings{}, 77, nullptr);
   ASSERT_EQ(a.converged, b.converged);
@@ -102,22 +91,35 @@ TEST(EigensolverTest, SameSeedSameResult) {
 // truth the targeted solve must certify.
 constexpr double kSpikeThreshold = 3.5;
 
+// The targeted solve itself (lockstep_lanczos.h) on one problem, through the adapter every full
+// matrix uses.
+LanczosOutcome SolveTargeted(const SymmetricOperator& op, const LanczosTarget& target) {
+  const SingleBatchedOperator batched(op);
+  return LockstepLanczos(batched, {target}, nullptr)[0];
+}
+
+LanczosTarget SpikeTarget(int min_pairs, int max_pairs) {
+  LanczosTarget target;
+  target.min_pairs = min_pairs;
+  target.threshold = kSpikeThreshold;
+  target.pairs_below = 2;
+  target.max_pairs = max_pairs;
+  target.start_seed = 3;
+  return target;
+}
+
 TEST(EigensolverTest, TargetedSolveConvergesEveryPairAboveTheThresholdPlusTheCertifyingOnes) {
-  const DenseOperator op(SpikedWishart(300, 600, 6, 6));
+  const DenseSymmetricOperator op(SpikedWishart(300, 600, 6, 6));
   Eigen::SelfAdjointEigenSolver<MatrixXd> dense(op.matrix());
   const VectorXd truth = dense.eigenvalues().reverse();
   int above = 0;
   while (truth[above] > kSpikeThreshold) ++above;
   ASSERT_EQ(above, 6);  // every spike is above the BBP transition
 
-  EigenTarget target;
-  target.min_pairs = 2;  // fewer than the outliers: the solve must grow to find them all
-  target.threshold = kSpikeThreshold;
-  target.pairs_below = 2;
-  target.max_pairs = 50;
-  const EigenResult got = TargetedEigenpairs(op, target, SolverSettings{}, 3, nullptr);
+  // min_pairs below the outliers: the solve must grow to find them all.
+  const LanczosOutcome got = SolveTargeted(op, SpikeTarget(2, 50));
   ASSERT_GE(got.converged, above + 2);
-  EXPECT_GT(got.requested, 4);  // the first attempt (min_pairs + pairs_below) was too small
+  EXPECT_GT(got.wanted, 4);  // more than the start (min_pairs + pairs_below) asked for
   EXPECT_TRUE(got.threshold_certified);
   int got_above = 0;
   while (got_above < got.converged && got.values[got_above] > kSpikeThreshold) ++got_above;
@@ -128,27 +130,21 @@ TEST(EigensolverTest, TargetedSolveConvergesEveryPairAboveTheThresholdPlusTheCer
 }
 
 TEST(EigensolverTest, TargetedSolveAtItsCapIsNotCertified) {
-  const DenseOperator op(SpikedWishart(300, 600, 6, 6));
-  EigenTarget target;
-  target.min_pairs = 2;
-  target.threshold = kSpikeThreshold;
-  target.pairs_below = 2;
-  target.max_pairs = 4;  // below the 6 outliers
-  const EigenResult got = TargetedEigenpairs(op, target, SolverSettings{}, 3, nullptr);
+  const DenseSymmetricOperator op(SpikedWishart(300, 600, 6, 6));
+  const LanczosOutcome got = SolveTargeted(op, SpikeTarget(2, 4));  // cap below the 6 outliers
   EXPECT_EQ(got.converged, 4);
   EXPECT_FALSE(got.threshold_certified);
 }
 
-TEST(EigensolverTest, PairsNeededFollowsTheTarget) {
-  EigenTarget target;
-  target.min_pairs = 4;
-  target.max_pairs = 10;
-  EXPECT_EQ(PairsNeeded(target, 7), 4);  // no threshold: exactly min_pairs
-  target.threshold = 1.0;
-  target.pairs_below = 2;
-  EXPECT_EQ(PairsNeeded(target, 0), 4);
-  EXPECT_EQ(PairsNeeded(target, 3), 5);
-  EXPECT_EQ(PairsNeeded(target, 9), 10);  // capped
+TEST(EigensolverTest, PairsWantedFollowTheTarget) {
+  const DenseSymmetricOperator op(SpikedWishart(300, 600, 6, 6));
+  LanczosTarget no_threshold;
+  no_threshold.min_pairs = 4;
+  no_threshold.max_pairs = 10;
+  EXPECT_EQ(SolveTargeted(op, no_threshold).wanted, 4);          // no threshold: exactly min_pairs
+  EXPECT_EQ(SolveTargeted(op, SpikeTarget(10, 20)).wanted, 10);  // min_pairs above 6 + 2
+  EXPECT_EQ(SolveTargeted(op, SpikeTarget(2, 20)).wanted, 8);    // 6 above + 2 below
+  EXPECT_EQ(SolveTargeted(op, SpikeTarget(2, 7)).wanted, 7);     // capped
 }
 
 }  // namespace

@@ -37,18 +37,6 @@ class DenseFamily : public BatchedSymmetricOperator {
   std::vector<MatrixXd> a_;
 };
 
-class DenseOperator : public SymmetricOperator {
- public:
-  explicit DenseOperator(MatrixXd a) : a_(std::move(a)) {}
-  long size() const override { return a_.rows(); }
-  void Apply(const double* x, double* y) const override {
-    Eigen::Map<VectorXd>(y, size()).noalias() = a_ * Eigen::Map<const VectorXd>(x, size());
-  }
-
- private:
-  MatrixXd a_;
-};
-
 // Q diag(lambda) Q^T with Q a random orthogonal matrix: the spectrum is known by construction.
 MatrixXd WithSpectrum(const VectorXd& lambda, uint64_t seed) {
   const long n = lambda.size();
@@ -101,7 +89,7 @@ void ExpectPairsMatchDense(const LanczosOutcome& got, const MatrixXd& a) {
 }
 
 std::vector<LanczosOutcome> SolveOne(const MatrixXd& a, const LanczosTarget& target) {
-  const DenseOperator op(a);
+  const DenseSymmetricOperator op(a);
   const SingleBatchedOperator batched(op);
   return LockstepLanczos(batched, {target}, nullptr);
 }

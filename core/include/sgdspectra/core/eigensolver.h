@@ -13,7 +13,6 @@
 #define SGDSPECTRA_CORE_EIGENSOLVER_H_
 
 #include <cstdint>
-#include <limits>
 
 #include "sgdspectra/core/curvature_operators.h"
 #include "sgdspectra/core/types.h"
@@ -36,9 +35,6 @@ struct EigenResult {
   MatrixXd vectors;  // size x converged, orthonormal columns matching values
   int requested = 0;
   int converged = 0;
-  // Targeted solves: a converged value lies at or below the target's threshold, so every
-  // eigenvalue above it is among `values`.
-  bool threshold_certified = false;
   long products = 0;  // operator applications
   long restarts = 0;
   double seconds = 0;
@@ -51,26 +47,6 @@ constexpr long kDenseSolveMaxSize = 64;
 // r >= 1 largest (algebraic) eigenpairs. start_seed fixes the Krylov starting vector.
 EigenResult TopEigenpairs(const SymmetricOperator& op, int r, const SolverSettings& settings,
                           uint64_t start_seed, const CancelFn& cancel);
-
-// Which top eigenpairs a targeted solve converges: at least min_pairs, every pair above
-// threshold plus pairs_below more below it (which certifies the count above the threshold),
-// at most max_pairs. threshold = +infinity asks for exactly min_pairs.
-struct EigenTarget {
-  int min_pairs = 1;
-  double threshold = std::numeric_limits<double>::infinity();
-  int pairs_below = 0;
-  int max_pairs = 1;
-};
-
-// Pairs the target needs when `above` values are known to exceed the threshold.
-int PairsNeeded(const EigenTarget& target, int above);
-
-// The target's pairs by restarted Lanczos (Spectra): solves for PairsNeeded(target, 0) pairs,
-// and while every converged value is above the threshold and the cap allows, solves again for
-// more (the products of every attempt are counted). `requested` is the last attempt's r.
-EigenResult TargetedEigenpairs(const SymmetricOperator& op, const EigenTarget& target,
-                               const SolverSettings& settings, uint64_t start_seed,
-                               const CancelFn& cancel);
 
 }  // namespace sgdspectra
 
