@@ -269,6 +269,11 @@ void AnalyzeDiagonalFamily(std::vector<PendingBlock>* blocks, const std::vector<
   }
 }
 
+// The block whose eigenvectors give the Gur-Ari overlap.
+bool IsFullHessian(const BlockTarget& target) {
+  return target.matrix == MatrixKind::kHessian && target.block == BlockKind::kFull;
+}
+
 double SecondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
@@ -306,6 +311,49 @@ PendingBlock& AddDiagonalBlock(std::vector<PendingBlock>* blocks, const SampleSe
   return b;
 }
 
+PendingBlock& AddFixedEdgeBlock(std::vector<PendingBlock>* blocks, MatrixXd matrix,
+                                long num_samples, double edge, double margin) {
+  blocks->emplace_back();
+  PendingBlock& b = blocks->back();
+  b.op = std::make_unique<DenseSymmetricOperator>(std::move(matrix));
+  b.target.op = b.op.get();
+  b.target.num_samples = num_samples;
+  b.target.dense_size = b.op->size();
+  b.target.has_fixed_edge = true;
+  b.target.fixed_edge = edge;
+  b.target.fixed_margin = margin;
+  return b;
+}
+
+void SetBlockTarget(const ExperimentSpec& spec, MatrixKind matrix, BlockKind block, int block_index,
+                    VectorXd parameters, const MatrixXd* mean_reference, double trace,
+                    PendingBlock* b) {
+  BlockTarget& target = b->target;
+  target.matrix = matrix;
+  target.block = block;
+  target.block_index = block_index;
+  target.parameters = std::move(parameters);
+  target.mean_reference = mean_reference;
+  target.trace = trace;
+  switch (block) {
+    case BlockKind::kClass:
+    case BlockKind::kNeuron:
+      target.top_r = spec.ResolvedTopR();
+      target.expected = spec.ExpectedClassOutliers();
+      break;
+    case BlockKind::kFull:
+    case BlockKind::kFirstLayer:
+      target.top_r = spec.ResolvedTopRFull();
+      target.expected = spec.ExpectedFullOutliers();
+      break;
+    case BlockKind::kSecondLayer:
+      target.top_r = spec.NumBlocks();  // K x K, solved dense: every pair at no extra cost
+      target.expected = spec.ExpectedFullOutliers();
+      break;
+  }
+  b->keep_vectors = IsFullHessian(target);
+}
+
 const MatrixXd& SampleGramCache::Inputs(const SampleSet& samples, ThreadPool* pool) {
   if (inputs_.size() == 0) inputs_ = SampleInnerProducts(samples.inputs, pool);
   return inputs_;
@@ -338,16 +386,18 @@ PendingBlock& AddGramBlock(std::vector<PendingBlock>* blocks, const SampleSet& s
 }
 
 void FinishSnapshotAnalysis(const std::vector<PendingBlock>& blocks,
-                            const std::vector<BlockKind>& report_order, int full_hessian_block,
-                            int overlap_rank, const std::function<VectorXd()>& gradient,
+                            const std::vector<BlockKind>& report_order, int overlap_rank,
+                            const std::function<VectorXd()>& gradient,
                             std::chrono::steady_clock::time_point start, Snapshot* out) {
   for (BlockKind kind : report_order) {
     for (const PendingBlock& b : blocks) {
       if (b.target.block == kind) out->spectra.push_back(b.report);
     }
   }
-  if (full_hessian_block >= 0) {
-    const MatrixXd& eigenvectors = blocks[full_hessian_block].vectors;
+  const auto full_hessian = std::find_if(
+      blocks.begin(), blocks.end(), [](const PendingBlock& b) { return IsFullHessian(b.target); });
+  if (full_hessian != blocks.end()) {
+    const MatrixXd& eigenvectors = full_hessian->vectors;
     out->gradient_overlap_rank = std::min<int>(overlap_rank, static_cast<int>(eigenvectors.cols()));
     out->gradient_overlap = ProjectedFraction(eigenvectors, out->gradient_overlap_rank, gradient());
   }
@@ -419,21 +469,28 @@ std::vector<double> SecondsPerBlock(const std::vector<PendingBlock>& blocks) {
   return seconds;
 }
 
-bool AnalyzeBlocks(std::vector<PendingBlock>* blocks, const AnalysisSpec& analysis,
-                   uint64_t run_seed, int snapshot_index, ThreadPool* pool, const CancelFn& cancel,
-                   AnalysisProgressTracker* progress, const std::vector<double>* previous_seconds) {
-  const bool measured = previous_seconds != nullptr && previous_seconds->size() == blocks->size();
-  // Diagonal blocks are grouped by sample and matrix kind's sample (one family per sample).
+namespace {
+
+// One unit of a snapshot's work, run on one thread: a lockstep family or a single block.
+struct AnalysisTask {
+  double cost;  // orders the tasks; changes no result
+  std::function<void()> run;
+};
+
+// The diagonal blocks grouped by their sample, each group in block order: one lockstep family
+// per sample, so every product is one pass over it. The other blocks, which have operators of
+// their own, go to *singles.
+std::vector<std::vector<long>> GroupDiagonalFamilies(const std::vector<PendingBlock>& blocks,
+                                                     std::vector<long>* singles) {
   std::vector<std::vector<long>> families;
-  std::vector<long> singles;
-  for (long n = 0; n < static_cast<long>(blocks->size()); ++n) {
-    const PendingBlock& b = (*blocks)[n];
+  for (long n = 0; n < static_cast<long>(blocks.size()); ++n) {
+    const PendingBlock& b = blocks[n];
     if (b.diagonal_weights.size() == 0) {
-      singles.push_back(n);
+      singles->push_back(n);
       continue;
     }
     auto same_sample = [&](const std::vector<long>& f) {
-      return (*blocks)[f[0]].samples == b.samples;
+      return blocks[f[0]].samples == b.samples;
     };
     auto it = std::find_if(families.begin(), families.end(), same_sample);
     if (it == families.end()) {
@@ -442,49 +499,75 @@ bool AnalyzeBlocks(std::vector<PendingBlock>* blocks, const AnalysisSpec& analys
       it->push_back(n);
     }
   }
-  // Tasks, most expensive first so the pool stays busy: by the previous snapshot's times when
-  // known, else by a product's cost (a family's about members x d x M, a sample operator's
-  // size x M, a dense (Gram) one size^2).
-  struct Task {
-    double cost;
-    std::function<void()> run;
-  };
-  std::vector<Task> tasks;
+  return families;
+}
+
+// The size model of a task's cost, for a run's first snapshot (no times measured yet): a
+// product's flops. A family's product is about members x d x M.
+double FamilyProductCost(const std::vector<PendingBlock>& blocks, const std::vector<long>& family) {
+  const PendingBlock& first = blocks[family[0]];
+  return static_cast<double>(family.size()) * first.samples->inputs.cols() *
+         static_cast<double>(first.samples->size());
+}
+
+// A sample operator's product is about size x M, a dense (Gram form) one's size^2.
+double SingleProductCost(const PendingBlock& b) {
+  const double size = static_cast<double>(b.target.op->size());
+  const bool dense = dynamic_cast<const DenseSymmetricOperator*>(b.target.op) != nullptr;
+  return dense ? size * size : size * static_cast<double>(b.target.num_samples);
+}
+
+// What a family took in the previous snapshot: each member carries the family's time
+// (SecondsPerBlock), so the largest is that time.
+double FamilyPreviousSeconds(const std::vector<double>& previous_seconds,
+                             const std::vector<long>& family) {
+  double seconds = 0;
+  for (long n : family) seconds = std::max(seconds, previous_seconds[n]);
+  return seconds;
+}
+
+// Runs every task once, most expensive first, so that no long task starts last and runs alone
+// while the other threads idle. Each task runs on one thread.
+void RunLongestFirst(std::vector<AnalysisTask>* tasks, ThreadPool* pool) {
+  std::stable_sort(tasks->begin(), tasks->end(),
+                   [](const AnalysisTask& a, const AnalysisTask& b) { return a.cost > b.cost; });
+  auto run_one = [&](long i) { (*tasks)[i].run(); };
+  const long n = static_cast<long>(tasks->size());
+  if (pool != nullptr) {
+    pool->ParallelFor(n, run_one);
+  } else {
+    for (long i = 0; i < n; ++i) run_one(i);
+  }
+}
+
+}  // namespace
+
+bool AnalyzeBlocks(std::vector<PendingBlock>* blocks, const AnalysisSpec& analysis,
+                   uint64_t run_seed, int snapshot_index, ThreadPool* pool, const CancelFn& cancel,
+                   AnalysisProgressTracker* progress, const std::vector<double>* previous_seconds) {
+  // Tasks are costed by the previous snapshot's times when there are any: the size model cannot
+  // tell a block whose pairs converge fast from one whose pairs lie in the bulk.
+  const bool measured = previous_seconds != nullptr && previous_seconds->size() == blocks->size();
+  std::vector<long> singles;
+  const std::vector<std::vector<long>> families = GroupDiagonalFamilies(*blocks, &singles);
+  std::vector<AnalysisTask> tasks;
   for (const std::vector<long>& f : families) {
-    const PendingBlock& first = (*blocks)[f[0]];
-    double cost = static_cast<double>(f.size()) * first.samples->inputs.cols() *
-                  static_cast<double>(first.samples->size());
-    if (measured) {
-      cost = 0;
-      for (long n : f) cost = std::max(cost, (*previous_seconds)[n]);
-    }
+    const double cost =
+        measured ? FamilyPreviousSeconds(*previous_seconds, f) : FamilyProductCost(*blocks, f);
     tasks.push_back({cost, [&, f] {
                        AnalyzeDiagonalFamily(blocks, f, analysis, run_seed, snapshot_index, cancel,
                                              progress);
                      }});
   }
   for (long n : singles) {
-    const PendingBlock& b = (*blocks)[n];
-    const double size = static_cast<double>(b.target.op->size());
-    const bool dense = dynamic_cast<const DenseSymmetricOperator*>(b.target.op) != nullptr;
-    const double cost = measured ? (*previous_seconds)[n]
-                        : dense  ? size * size
-                                 : size * static_cast<double>(b.target.num_samples);
+    const double cost = measured ? (*previous_seconds)[n] : SingleProductCost((*blocks)[n]);
     tasks.push_back({cost, [&, n] {
                        AnalyzeSingle(&(*blocks)[n], analysis,
                                      SolveSeed(run_seed, snapshot_index, static_cast<int>(n) + 1),
                                      cancel, progress);
                      }});
   }
-  std::stable_sort(tasks.begin(), tasks.end(),
-                   [](const Task& a, const Task& b) { return a.cost > b.cost; });
-  auto run_one = [&](long i) { tasks[i].run(); };
-  const long n = static_cast<long>(tasks.size());
-  if (pool != nullptr) {
-    pool->ParallelFor(n, run_one);
-  } else {
-    for (long i = 0; i < n; ++i) run_one(i);
-  }
+  RunLongestFirst(&tasks, pool);
   for (const PendingBlock& b : *blocks) {
     if (b.cancelled) return false;
   }

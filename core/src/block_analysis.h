@@ -73,9 +73,30 @@ PendingBlock& AddSampleBlock(std::vector<PendingBlock>* blocks, const SampleSet&
                              std::unique_ptr<SampleMixing> mixing);
 
 // Appends a diagonal block (1/M) Y^T diag(weights) Y over `samples`' inputs (its null over their
-// noise rows), to be solved in the snapshot's lockstep family. The caller sets the target.
+// noise rows), to be solved in the snapshot's lockstep family. The caller sets the rest of the
+// target (SetBlockTarget).
 PendingBlock& AddDiagonalBlock(std::vector<PendingBlock>* blocks, const SampleSet& samples,
                                VectorXd weights);
+
+// Appends a small matrix that is solved dense and whose bulk edge is given rather than solved,
+// so it has no null operator: the XOR K x K second layer, whose edge is its decoy null (there
+// is no bulk in hidden space). num_samples is M, the matrix's sample size.
+PendingBlock& AddFixedEdgeBlock(std::vector<PendingBlock>* blocks, MatrixXd matrix,
+                                long num_samples, double edge, double margin);
+
+// Sets the part of a block's target that a task decides, after one of the Add*Block functions
+// has set its operators and sizes: which block of which matrix it is (block_index: the class or
+// neuron, -1 for whole layers and full matrices), its parameters and the basis of span(means)
+// its eigenvectors are compared with (both in the operator's layout; null: no overlap), and its
+// trace (for kMarchenkoPastur). The solve's cap and the expected count follow from the block
+// kind, in this one place for every task and by the same rule as cost_estimate.cc: class and
+// neuron blocks top_r and ExpectedClassOutliers(); whole layers and full matrices top_r_full
+// and ExpectedFullOutliers(); the K x K second layer all its K pairs (a dense solve gets them
+// all at the same cost) and ExpectedFullOutliers(). The full Hessian keeps its eigenvectors
+// for the Gur-Ari overlap (FinishSnapshotAnalysis).
+void SetBlockTarget(const ExperimentSpec& spec, MatrixKind matrix, BlockKind block, int block_index,
+                    VectorXd parameters, const MatrixXd* mean_reference, double trace,
+                    PendingBlock* b);
 
 // Y Y^T and N N^T of a run's test sample (inputs and null inputs) for the Gram form of
 // G-matrices (gram_form.h), computed at the first snapshot that needs them and kept for the
@@ -94,7 +115,7 @@ class SampleGramCache {
 // Appends the G-matrix with one rank-one term per sample (factors E, M x m: column c scales
 // the sample in coordinate block c) in its Gram form: op and null_op are the M x M matrices
 // (1/M)(E E^T) o (Y Y^T) and o (N N^T); the target lifts eigenvectors back to m d. The caller
-// sets the rest of the target (dense_size is set here).
+// sets the rest of the target (SetBlockTarget; dense_size is set here).
 PendingBlock& AddGramBlock(std::vector<PendingBlock>* blocks, const SampleSet& samples,
                            SampleGramCache* cache, ThreadPool* pool, RowMatrix factors);
 
@@ -147,14 +168,13 @@ std::vector<double> SecondsPerBlock(const std::vector<PendingBlock>& blocks);
 int CountSolves(const std::vector<PendingBlock>& blocks, const AnalysisSpec& analysis);
 
 // The common end of a task's Analyze(), after AnalyzeBlocks: appends the reports to
-// out->spectra kind by kind in `report_order` (blocks of one kind in analysis order); when
-// full_hessian_block >= 0, sets the Gur-Ari overlap of gradient() (the test-loss gradient, in
-// the full Hessian's layout) with that block's top min(overlap_rank, converged) eigenvectors
-// (the block must have keep_vectors); sets the total products and the analysis time since
-// `start`.
+// out->spectra kind by kind in `report_order` (blocks of one kind in analysis order); when the
+// full Hessian was analysed, sets the Gur-Ari overlap of gradient() (the test-loss gradient, in
+// the full Hessian's layout) with its top min(overlap_rank, converged) eigenvectors (kept by
+// SetBlockTarget); sets the total products and the analysis time since `start`.
 void FinishSnapshotAnalysis(const std::vector<PendingBlock>& blocks,
-                            const std::vector<BlockKind>& report_order, int full_hessian_block,
-                            int overlap_rank, const std::function<VectorXd()>& gradient,
+                            const std::vector<BlockKind>& report_order, int overlap_rank,
+                            const std::function<VectorXd()>& gradient,
                             std::chrono::steady_clock::time_point start, Snapshot* out);
 
 // Solver outcome as reported in a snapshot; tol is the tolerance the solve ran at.

@@ -1,6 +1,7 @@
 #include "sgdspectra/core/experiment.h"
 
 #include <Eigen/SVD>
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <mutex>
@@ -20,6 +21,101 @@ double SecondsSince(Clock::time_point start) {
 // How often (in SGD steps) the cancel hook is polled: rare enough to cost nothing against
 // O(kd) per step, frequent enough to stop within milliseconds.
 constexpr long kCancelPollSteps = 256;
+
+// The samples a snapshot's online training metrics average over: those since the previous
+// snapshot.
+struct TrainingWindow {
+  long begin_step = 0;
+  double loss_sum = 0;
+  long correct = 0;
+};
+
+// The SGD side of a run: its one stream of samples, the step count, the cancel hook and the
+// observer's SGD progress. step() may be read from the analysis's pool threads while SGD is
+// paused for a snapshot.
+class SgdLoop {
+ public:
+  SgdLoop(const ExperimentSpec& spec, TaskRun* run, ExperimentObserver* observer,
+          const CancelFn& cancel)
+      : run_(run),
+        observer_(observer),
+        cancel_(cancel),
+        rng_(spec.seed, RngStream::kSgdSamples, 0, spec.random_stream_version),
+        total_steps_(spec.ResolvedSteps()),
+        progress_every_(spec.ResolvedProgressEvery()),
+        start_(Clock::now()) {}
+
+  long step() const { return step_; }
+
+  // Steps until step() reaches end_step, adding each sample's loss and correctness to *window.
+  // Stops early, with the reason, when the loss is not finite, the cancel hook (polled every
+  // kCancelPollSteps steps) fires or the observer's progress callback returns false.
+  Status RunUntil(long end_step, TrainingWindow* window) {
+    while (step_ < end_step) {
+      const SgdStepOutcome outcome = run_->Step(rng_);
+      ++step_;
+      if (!std::isfinite(outcome.loss)) {
+        return Status::NumericalError("SGD diverged (loss not finite) at step " +
+                                      std::to_string(step_) + "; lower sgd.c_delta");
+      }
+      window->loss_sum += outcome.loss;
+      window->correct += outcome.correct ? 1 : 0;
+      if (step_ % kCancelPollSteps == 0 && cancel_ && cancel_()) {
+        return Status::Cancelled("cancelled at step " + std::to_string(step_));
+      }
+      if (step_ % progress_every_ == 0 && observer_ != nullptr) {
+        const double rate = static_cast<double>(step_) / std::max(1e-9, SecondsSince(start_));
+        if (!observer_->OnProgress(step_, total_steps_, rate)) {
+          return Status::Cancelled("stopped by the observer at step " + std::to_string(step_));
+        }
+      }
+    }
+    return Status::Ok();
+  }
+
+ private:
+  TaskRun* const run_;
+  ExperimentObserver* const observer_;
+  const CancelFn& cancel_;
+  Rng rng_;
+  const long total_steps_;
+  const long progress_every_;
+  const Clock::time_point start_;  // for the steps-per-second rate
+  long step_ = 0;
+};
+
+// A snapshot with its SGD-side fields set: where SGD stands and the training window's means
+// (none at t = 0, where the window is empty).
+Snapshot SnapshotAfterSgd(int index, long step, double step_size, const TrainingWindow& window,
+                          double sgd_seconds) {
+  Snapshot snapshot;
+  snapshot.index = index;
+  snapshot.step = step;
+  snapshot.time = step * step_size;
+  snapshot.train_window = step - window.begin_step;
+  if (snapshot.train_window > 0) {
+    snapshot.train_loss = window.loss_sum / snapshot.train_window;
+    snapshot.train_accuracy = static_cast<double>(window.correct) / snapshot.train_window;
+  }
+  snapshot.sgd_seconds = sgd_seconds;
+  return snapshot;
+}
+
+// Analyses the snapshot, counts it in the result and hands it to the observer. Non-ok stops the
+// run: the analysis failed (the snapshot is not delivered) or the observer asked to stop.
+Status AnalyzeAndDeliver(TaskRun* run, ExperimentObserver* observer, Snapshot* snapshot,
+                         ExperimentResult* result) {
+  const Status analysed = run->Analyze(snapshot->index, snapshot);
+  if (!analysed.ok()) return analysed;
+  ++result->snapshots;
+  result->final_test_loss = snapshot->test_loss;
+  result->final_test_accuracy = snapshot->test_accuracy;
+  if (observer != nullptr && !observer->OnSnapshot(*snapshot)) {
+    return Status::Cancelled("stopped by the observer after snapshot " +
+                             std::to_string(snapshot->index));
+  }
+  return Status::Ok();
+}
 
 }  // namespace
 
@@ -68,77 +164,33 @@ ExperimentResult RunExperiment(const ExperimentSpec& spec, ExperimentObserver* o
   std::unique_ptr<TaskRun> run = spec.task == TaskKind::kXor
                                      ? MakeXorRun(spec, mixture, test, &pool, cancel)
                                      : MakeKgmmRun(spec, mixture, test, &pool, cancel);
-  long step = 0;
+  SgdLoop sgd(spec, run.get(), observer, cancel);
   std::mutex progress_mutex;  // the analysis reports from pool threads; callbacks never overlap
   if (observer != nullptr) {
     run->set_analysis_progress([&](const AnalysisProgress& progress) {
       std::lock_guard<std::mutex> lock(progress_mutex);
       AnalysisProgress at_step = progress;
-      at_step.step = step;
+      at_step.step = sgd.step();
       observer->OnAnalysisProgress(at_step);
     });
   }
 
-  Rng sgd_rng(spec.seed, RngStream::kSgdSamples, 0, spec.random_stream_version);
   const double step_size = spec.ResolvedStepSize();
-  const long total_steps = spec.ResolvedSteps();
-  const long progress_every = spec.ResolvedProgressEvery();
   const std::vector<long> schedule = spec.SnapshotSteps();
-  const auto sgd_start = Clock::now();
   Snapshot last;
-
   for (size_t index = 0; index < schedule.size(); ++index) {
     const auto interval_start = Clock::now();
-    double window_loss = 0;
-    long window_correct = 0;
-    const long window_begin = step;
-    while (step < schedule[index]) {
-      const SgdStepOutcome outcome = run->Step(sgd_rng);
-      ++step;
-      if (!std::isfinite(outcome.loss)) {
-        result.status = Status::NumericalError("SGD diverged (loss not finite) at step " +
-                                               std::to_string(step) + "; lower sgd.c_delta");
-        break;
-      }
-      window_loss += outcome.loss;
-      window_correct += outcome.correct ? 1 : 0;
-      if (step % kCancelPollSteps == 0 && cancel && cancel()) {
-        result.status = Status::Cancelled("cancelled at step " + std::to_string(step));
-        break;
-      }
-      if (step % progress_every == 0 && observer != nullptr) {
-        const double rate = static_cast<double>(step) / std::max(1e-9, SecondsSince(sgd_start));
-        if (!observer->OnProgress(step, total_steps, rate)) {
-          result.status =
-              Status::Cancelled("stopped by the observer at step " + std::to_string(step));
-          break;
-        }
-      }
-    }
-    result.steps_done = step;
-    result.time_done = step * step_size;
+    TrainingWindow window;
+    window.begin_step = sgd.step();
+    result.status = sgd.RunUntil(schedule[index], &window);
+    result.steps_done = sgd.step();
+    result.time_done = sgd.step() * step_size;
     if (!result.status.ok()) break;
 
-    Snapshot snapshot;
-    snapshot.index = static_cast<int>(index);
-    snapshot.step = step;
-    snapshot.time = step * step_size;
-    snapshot.train_window = step - window_begin;
-    if (snapshot.train_window > 0) {
-      snapshot.train_loss = window_loss / snapshot.train_window;
-      snapshot.train_accuracy = static_cast<double>(window_correct) / snapshot.train_window;
-    }
-    snapshot.sgd_seconds = SecondsSince(interval_start);
-    result.status = run->Analyze(snapshot.index, &snapshot);
+    Snapshot snapshot = SnapshotAfterSgd(static_cast<int>(index), sgd.step(), step_size, window,
+                                         SecondsSince(interval_start));
+    result.status = AnalyzeAndDeliver(run.get(), observer, &snapshot, &result);
     if (!result.status.ok()) break;
-    ++result.snapshots;
-    result.final_test_loss = snapshot.test_loss;
-    result.final_test_accuracy = snapshot.test_accuracy;
-    if (observer != nullptr && !observer->OnSnapshot(snapshot)) {
-      result.status =
-          Status::Cancelled("stopped by the observer after snapshot " + std::to_string(index));
-      break;
-    }
     last = std::move(snapshot);
   }
 

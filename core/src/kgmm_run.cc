@@ -70,7 +70,18 @@ class KgmmRun : public TaskRun {
   }
 
  private:
+  // Checks the parameters, evaluates them on the test sample and fills the snapshot's test
+  // metrics and summary; an error when anything is NaN/Inf (the spectra would be meaningless).
+  Status EvaluateTestSample(int snapshot_index, SoftmaxEvaluation* eval, Snapshot* out) const;
   void FillSummary(Snapshot* out) const;
+  // The kd x kd H and G. The full G's Gram form is used while the caches fit (gram_form.h).
+  void AddFullMatrixBlocks(const SoftmaxEvaluation& eval, const RowMatrix& residual,
+                           std::vector<PendingBlock>* blocks);
+  // The k class blocks (c, c) of H and G, one lockstep family.
+  void AddClassBlocks(const SoftmaxEvaluation& eval, const RowMatrix& residual,
+                      std::vector<PendingBlock>* blocks) const;
+  // The test-loss gradient with the ridge, in the full matrices' layout (the Gur-Ari overlap).
+  VectorXd FlatLossGradient(const SoftmaxEvaluation& eval) const;
 
   const ExperimentSpec& spec_;
   const GaussianMixture& mixture_;
@@ -101,88 +112,94 @@ void KgmmRun::FillSummary(Snapshot* out) const {
   }
 }
 
-Status KgmmRun::Analyze(int snapshot_index, Snapshot* out) {
-  const auto start = std::chrono::steady_clock::now();
-  const long d = spec_.Dim();
-  const int k = spec_.kgmm.num_classes;
-  const long m = test_.size();
+Status KgmmRun::EvaluateTestSample(int snapshot_index, SoftmaxEvaluation* eval,
+                                   Snapshot* out) const {
   if (!weights_.allFinite()) {
     return Status::NumericalError("parameters became NaN/Inf before snapshot " +
                                   std::to_string(snapshot_index) + "; lower sgd.c_delta");
   }
-  const SoftmaxEvaluation eval = EvaluateSoftmax(weights_, test_);
-  if (!std::isfinite(eval.loss)) {
+  *eval = EvaluateSoftmax(weights_, test_);
+  if (!std::isfinite(eval->loss)) {
     return Status::NumericalError("test loss is not finite at snapshot " +
                                   std::to_string(snapshot_index));
   }
-  out->test_loss = eval.loss;
-  out->test_accuracy = eval.accuracy;
+  out->test_loss = eval->loss;
+  out->test_accuracy = eval->accuracy;
   FillSummary(out);
+  return Status::Ok();
+}
+
+void KgmmRun::AddFullMatrixBlocks(const SoftmaxEvaluation& eval, const RowMatrix& residual,
+                                  std::vector<PendingBlock>* blocks) {
+  const long d = spec_.Dim();
+  const int k = spec_.kgmm.num_classes;
+  const long m = test_.size();
+  for (MatrixKind kind : AnalysedMatrices(spec_.analysis)) {
+    double trace = 0;
+    std::unique_ptr<SampleMixing> mixing;
+    if (kind == MatrixKind::kHessian) {
+      const VectorXd diag_sum = (eval.probs.array() * (1.0 - eval.probs.array())).rowwise().sum();
+      trace = diag_sum.dot(row_sq_norms_) / m;
+      mixing = std::make_unique<SoftmaxHessianMixing>(eval.probs);
+    } else {
+      trace = residual.rowwise().squaredNorm().dot(row_sq_norms_) / m;
+    }
+    // The full G has rank <= M: its M x M Gram form has the same nonzero spectrum and costs
+    // M^2 per product instead of 4 M d k (gram_form.h).
+    const bool gram = kind == MatrixKind::kGMatrix && SampleGramCache::Fits(m);
+    if (kind == MatrixKind::kGMatrix && !gram) {
+      mixing = std::make_unique<OuterProductMixing>(residual);
+    }
+    PendingBlock& b = gram ? AddGramBlock(blocks, test_, &gram_cache_, pool_, residual)
+                           : AddSampleBlock(blocks, test_, std::move(mixing));
+    // Row-major k x d weights are already the operator's layout (x^1, ..., x^k).
+    SetBlockTarget(spec_, kind, BlockKind::kFull, -1,
+                   Eigen::Map<const VectorXd>(weights_.data(), k * d), &full_mean_basis_, trace,
+                   &b);
+  }
+}
+
+void KgmmRun::AddClassBlocks(const SoftmaxEvaluation& eval, const RowMatrix& residual,
+                             std::vector<PendingBlock>* blocks) const {
+  const int k = spec_.kgmm.num_classes;
+  const long m = test_.size();
+  for (int c = 0; c < k; ++c) {
+    for (MatrixKind kind : AnalysedMatrices(spec_.analysis)) {
+      // A class block is (1/M) Y^T diag(w) Y: w_j = p_jc (1 - p_jc) for H, e_jc^2 for G.
+      VectorXd w(m);
+      for (long j = 0; j < m; ++j) {
+        const double p = eval.probs(j, c);
+        w[j] = kind == MatrixKind::kHessian ? p * (1.0 - p) : residual(j, c) * residual(j, c);
+      }
+      const double trace = w.dot(row_sq_norms_) / m;
+      PendingBlock& b = AddDiagonalBlock(blocks, test_, std::move(w));
+      SetBlockTarget(spec_, kind, BlockKind::kClass, c, weights_.row(c).transpose(), &mean_basis_,
+                     trace, &b);
+    }
+  }
+}
+
+VectorXd KgmmRun::FlatLossGradient(const SoftmaxEvaluation& eval) const {
+  const RowMatrix grad = SoftmaxLossGradient(weights_, test_, eval.probs, spec_.kgmm.ridge);
+  return VectorXd(Eigen::Map<const VectorXd>(grad.data(), grad.size()));
+}
+
+Status KgmmRun::Analyze(int snapshot_index, Snapshot* out) {
+  const auto start = std::chrono::steady_clock::now();
+  SoftmaxEvaluation eval;
+  const Status evaluated = EvaluateTestSample(snapshot_index, &eval, out);
+  if (!evaluated.ok()) return evaluated;
 
   // Residuals e_j = pi_j - y_j (M x k), used by every G-matrix.
   RowMatrix residual = eval.probs;
-  for (long j = 0; j < m; ++j) residual(j, test_.labels[j]) -= 1.0;
+  for (long j = 0; j < test_.size(); ++j) residual(j, test_.labels[j]) -= 1.0;
 
-  const std::vector<MatrixKind> matrices = AnalysedMatrices(spec_.analysis);
+  // Full matrices first: the longest solves start first, so the pool stays busy. (The order
+  // also fixes each block's solve seed.)
   std::vector<PendingBlock> blocks;
-  auto add_block = [&](std::unique_ptr<SampleMixing> mixing) -> PendingBlock& {
-    return AddSampleBlock(&blocks, test_, std::move(mixing));
-  };
+  if (spec_.analysis.full_matrices) AddFullMatrixBlocks(eval, residual, &blocks);
+  if (spec_.analysis.class_blocks) AddClassBlocks(eval, residual, &blocks);
 
-  // Full matrices first: the longest solves start first, so the pool stays busy.
-  int full_hessian_block = -1;
-  if (spec_.analysis.full_matrices) {
-    for (MatrixKind kind : matrices) {
-      double trace = 0;
-      std::unique_ptr<SampleMixing> mixing;
-      if (kind == MatrixKind::kHessian) {
-        const VectorXd diag_sum = (eval.probs.array() * (1.0 - eval.probs.array())).rowwise().sum();
-        trace = diag_sum.dot(row_sq_norms_) / m;
-        mixing = std::make_unique<SoftmaxHessianMixing>(eval.probs);
-        full_hessian_block = static_cast<int>(blocks.size());
-      } else {
-        trace = residual.rowwise().squaredNorm().dot(row_sq_norms_) / m;
-      }
-      // The full G has rank <= M: its M x M Gram form has the same nonzero spectrum and costs
-      // M^2 per product instead of 4 M d k (gram_form.h).
-      const bool gram = kind == MatrixKind::kGMatrix && SampleGramCache::Fits(m);
-      if (kind == MatrixKind::kGMatrix && !gram) {
-        mixing = std::make_unique<OuterProductMixing>(residual);
-      }
-      PendingBlock& b = gram ? AddGramBlock(&blocks, test_, &gram_cache_, pool_, residual)
-                             : add_block(std::move(mixing));
-      b.target.matrix = kind;
-      b.target.block = BlockKind::kFull;
-      // Row-major k x d weights are already the operator's layout (x^1, ..., x^k).
-      b.target.parameters = Eigen::Map<const VectorXd>(weights_.data(), k * d);
-      b.target.mean_reference = &full_mean_basis_;
-      b.target.top_r = spec_.ResolvedTopRFull();
-      b.target.expected = k * (k - 1);
-      b.target.trace = trace;
-      b.keep_vectors = kind == MatrixKind::kHessian;
-    }
-  }
-  if (spec_.analysis.class_blocks) {
-    for (int c = 0; c < k; ++c) {
-      for (MatrixKind kind : matrices) {
-        VectorXd w(m);
-        for (long j = 0; j < m; ++j) {
-          const double p = eval.probs(j, c);
-          w[j] = kind == MatrixKind::kHessian ? p * (1.0 - p) : residual(j, c) * residual(j, c);
-        }
-        const double trace = w.dot(row_sq_norms_) / m;
-        PendingBlock& b = AddDiagonalBlock(&blocks, test_, std::move(w));
-        b.target.matrix = kind;
-        b.target.block = BlockKind::kClass;
-        b.target.block_index = c;
-        b.target.parameters = weights_.row(c).transpose();
-        b.target.mean_reference = &mean_basis_;
-        b.target.top_r = spec_.ResolvedTopR();
-        b.target.expected = k;
-        b.target.trace = trace;
-      }
-    }
-  }
   AnalysisProgressTracker progress(snapshot_index, CountSolves(blocks, spec_.analysis),
                                    last_snapshot_products_, analysis_progress_);
   if (!AnalyzeBlocks(&blocks, spec_.analysis, spec_.seed, snapshot_index, pool_, cancel_, &progress,
@@ -194,12 +211,8 @@ Status KgmmRun::Analyze(int snapshot_index, Snapshot* out) {
   // Reported in a fixed order: class blocks, then the full matrices. Gur-Ari: the test-loss
   // gradient (with ridge) against the top-k Hessian directions.
   FinishSnapshotAnalysis(
-      blocks, {BlockKind::kClass, BlockKind::kFull}, full_hessian_block, k,
-      [&] {
-        const RowMatrix grad = SoftmaxLossGradient(weights_, test_, eval.probs, spec_.kgmm.ridge);
-        return VectorXd(Eigen::Map<const VectorXd>(grad.data(), k * d));
-      },
-      start, out);
+      blocks, {BlockKind::kClass, BlockKind::kFull}, spec_.kgmm.num_classes,
+      [&] { return FlatLossGradient(eval); }, start, out);
   last_snapshot_products_ = out->total_products;
   return Status::Ok();
 }

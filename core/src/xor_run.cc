@@ -17,9 +17,8 @@
 namespace sgdspectra {
 namespace {
 
-constexpr int kClusters = 4;           // +mu, -mu, +nu, -nu
-constexpr int kExpectedPerNeuron = 2;  // span(mu, nu)
-constexpr int kExpectedPerLayer = 4;   // one per covered cluster
+constexpr int kClusters = 4;          // +mu, -mu, +nu, -nu
+constexpr int kExpectedPerLayer = 4;  // one per covered cluster (ExpectedFullOutliers())
 
 class XorRun : public TaskRun {
  public:
@@ -156,6 +155,21 @@ class XorRun : public TaskRun {
     out->second_layer_weights.assign(params_.v.data(), params_.v.data() + k);
   }
 
+  // Checks the parameters, evaluates them on the test sample and fills the snapshot's test
+  // metrics and summary; an error when anything is NaN/Inf (the spectra would be meaningless).
+  Status EvaluateTestSample(int snapshot_index, TwoLayerEvaluation* eval, Snapshot* out) const;
+  // The (Kd + K) x (Kd + K) H and G of all parameters (W, v), cross blocks included.
+  void AddFullMatrixBlocks(const TwoLayerEvaluation& eval, std::vector<PendingBlock>* blocks) const;
+  // The Kd x Kd H and G of the first layer W. Its G's Gram form is used while the caches fit.
+  void AddFirstLayerBlocks(const TwoLayerEvaluation& eval, std::vector<PendingBlock>* blocks);
+  // The K neuron blocks (i, i) of H and G, one lockstep family.
+  void AddNeuronBlocks(const TwoLayerEvaluation& eval, std::vector<PendingBlock>* blocks) const;
+  // The K x K second layer of H and G, with the decoy null's edge.
+  void AddSecondLayerBlocks(const TwoLayerEvaluation& eval,
+                            std::vector<PendingBlock>* blocks) const;
+  // The test-loss gradient with the ridge, in the full matrix's layout (W, v).
+  VectorXd FlatLossGradient(const TwoLayerEvaluation& eval) const;
+
   VectorXd FlatParameters(bool with_second_layer) const {
     const long n = params_.w.size();
     VectorXd x(n + (with_second_layer ? params_.v.size() : 0));
@@ -181,102 +195,111 @@ class XorRun : public TaskRun {
   SampleGramCache gram_cache_;  // Y Y^T, N N^T for the first layer's G in Gram form
 };
 
-Status XorRun::Analyze(int snapshot_index, Snapshot* out) {
-  const auto start = std::chrono::steady_clock::now();
-  const int k = spec_.xor_task.hidden;
-  const long m = test_.size();
+Status XorRun::EvaluateTestSample(int snapshot_index, TwoLayerEvaluation* eval,
+                                  Snapshot* out) const {
   if (!params_.w.allFinite() || !params_.v.allFinite()) {
     return Status::NumericalError("parameters became NaN/Inf before snapshot " +
                                   std::to_string(snapshot_index) + "; lower sgd.c_delta");
   }
-  const TwoLayerEvaluation eval = EvaluateTwoLayer(params_, test_);
-  if (!std::isfinite(eval.loss)) {
+  *eval = EvaluateTwoLayer(params_, test_);
+  if (!std::isfinite(eval->loss)) {
     return Status::NumericalError("test loss is not finite at snapshot " +
                                   std::to_string(snapshot_index));
   }
-  out->test_loss = eval.loss;
-  out->test_accuracy = eval.accuracy;
+  out->test_loss = eval->loss;
+  out->test_accuracy = eval->accuracy;
   FillSummary(out);
+  return Status::Ok();
+}
 
-  const std::vector<MatrixKind> matrices = AnalysedMatrices(spec_.analysis);
-  std::vector<PendingBlock> blocks;
-  auto add_block = [&](std::unique_ptr<SampleMixing> mixing) -> PendingBlock& {
-    return AddSampleBlock(&blocks, test_, std::move(mixing));
-  };
+void XorRun::AddFullMatrixBlocks(const TwoLayerEvaluation& eval,
+                                 std::vector<PendingBlock>* blocks) const {
+  const long m = test_.size();
+  for (MatrixKind kind : AnalysedMatrices(spec_.analysis)) {
+    const bool g_matrix = kind == MatrixKind::kGMatrix;
+    // Marchenko-Pastur trace: first-layer part only (the K second-layer diagonal entries
+    // are negligible against Kd input-space ones).
+    const double trace =
+        FirstLayerFactors(eval, params_.v, g_matrix).rowwise().squaredNorm().dot(row_sq_norms_) / m;
+    auto mixing = std::make_unique<TwoLayerFullMixing>(eval, params_.v, g_matrix);
+    PendingBlock& b = AddSampleBlock(blocks, test_, std::move(mixing));
+    SetBlockTarget(spec_, kind, BlockKind::kFull, -1, FlatParameters(true), &full_mean_basis_,
+                   trace, &b);
+  }
+}
+
+void XorRun::AddFirstLayerBlocks(const TwoLayerEvaluation& eval,
+                                 std::vector<PendingBlock>* blocks) {
+  const long m = test_.size();
+  for (MatrixKind kind : AnalysedMatrices(spec_.analysis)) {
+    RowMatrix factors = FirstLayerFactors(eval, params_.v, kind == MatrixKind::kGMatrix);
+    const double trace = factors.rowwise().squaredNorm().dot(row_sq_norms_) / m;
+    // The first layer's G has rank <= M: solved in its M x M Gram form (gram_form.h).
+    const bool gram = kind == MatrixKind::kGMatrix && SampleGramCache::Fits(m);
+    PendingBlock& b =
+        gram ? AddGramBlock(blocks, test_, &gram_cache_, pool_, std::move(factors))
+             : AddSampleBlock(blocks, test_,
+                              std::make_unique<OuterProductMixing>(std::move(factors)));
+    SetBlockTarget(spec_, kind, BlockKind::kFirstLayer, -1, FlatParameters(false),
+                   &first_layer_mean_basis_, trace, &b);
+  }
+}
+
+void XorRun::AddNeuronBlocks(const TwoLayerEvaluation& eval,
+                             std::vector<PendingBlock>* blocks) const {
+  const int k = spec_.xor_task.hidden;
+  const long m = test_.size();
+  for (int i = 0; i < k; ++i) {
+    for (MatrixKind kind : AnalysedMatrices(spec_.analysis)) {
+      VectorXd weights = NeuronBlockWeights(eval, params_.v, i, kind == MatrixKind::kGMatrix);
+      const double trace = weights.dot(row_sq_norms_) / m;
+      PendingBlock& b = AddDiagonalBlock(blocks, test_, std::move(weights));
+      SetBlockTarget(spec_, kind, BlockKind::kNeuron, i, params_.w.row(i).transpose(), &mean_basis_,
+                     trace, &b);
+    }
+  }
+}
+
+void XorRun::AddSecondLayerBlocks(const TwoLayerEvaluation& eval,
+                                  std::vector<PendingBlock>* blocks) const {
+  // Hidden space has no bulk to take a null model of: the edge is the decoy null's, the same
+  // network on test noise placed on decoy centres.
+  const RowMatrix noise_pre = test_.noise * params_.w.transpose();  // M x K
+  for (MatrixKind kind : AnalysedMatrices(spec_.analysis)) {
+    const bool g_matrix = kind == MatrixKind::kGMatrix;
+    PendingBlock& b =
+        AddFixedEdgeBlock(blocks, SecondLayerMatrix(eval, g_matrix), test_.size(),
+                          DecoyEdge(noise_pre, g_matrix), spec_.xor_task.second_layer_margin);
+    SetBlockTarget(spec_, kind, BlockKind::kSecondLayer, -1, params_.v, nullptr, 0, &b);
+  }
+}
+
+VectorXd XorRun::FlatLossGradient(const TwoLayerEvaluation& eval) const {
+  RowMatrix grad_w;
+  VectorXd grad_v;
+  TwoLayerLossGradient(params_, test_, eval, spec_.xor_task.ridge, &grad_w, &grad_v);
+  VectorXd g(grad_w.size() + grad_v.size());
+  g.head(grad_w.size()) = Eigen::Map<const VectorXd>(grad_w.data(), grad_w.size());
+  g.tail(grad_v.size()) = grad_v;
+  return g;
+}
+
+Status XorRun::Analyze(int snapshot_index, Snapshot* out) {
+  const auto start = std::chrono::steady_clock::now();
+  TwoLayerEvaluation eval;
+  const Status evaluated = EvaluateTestSample(snapshot_index, &eval, out);
+  if (!evaluated.ok()) return evaluated;
 
   // Largest solves first so the pool stays busy: full matrix, first layer, neurons, layer 2.
-  int full_hessian_block = -1;
+  // (The order also fixes each block's solve seed.)
+  std::vector<PendingBlock> blocks;
   if (spec_.analysis.full_matrices) {
-    for (MatrixKind kind : matrices) {
-      const bool g_matrix = kind == MatrixKind::kGMatrix;
-      // Marchenko-Pastur trace: first-layer part only (the K second-layer diagonal entries
-      // are negligible against Kd input-space ones).
-      const double trace =
-          FirstLayerFactors(eval, params_.v, g_matrix).rowwise().squaredNorm().dot(row_sq_norms_) /
-          m;
-      if (!g_matrix) full_hessian_block = static_cast<int>(blocks.size());
-      PendingBlock& b = add_block(std::make_unique<TwoLayerFullMixing>(eval, params_.v, g_matrix));
-      b.target.matrix = kind;
-      b.target.block = BlockKind::kFull;
-      b.target.parameters = FlatParameters(true);
-      b.target.mean_reference = &full_mean_basis_;
-      b.target.top_r = spec_.ResolvedTopRFull();
-      b.target.expected = kExpectedPerLayer;
-      b.target.trace = trace;
-      b.keep_vectors = !g_matrix;
-    }
-    for (MatrixKind kind : matrices) {
-      RowMatrix factors = FirstLayerFactors(eval, params_.v, kind == MatrixKind::kGMatrix);
-      const double trace = factors.rowwise().squaredNorm().dot(row_sq_norms_) / m;
-      // The first layer's G has rank <= M: solved in its M x M Gram form (gram_form.h).
-      const bool gram = kind == MatrixKind::kGMatrix && SampleGramCache::Fits(m);
-      PendingBlock& b = gram ? AddGramBlock(&blocks, test_, &gram_cache_, pool_, std::move(factors))
-                             : add_block(std::make_unique<OuterProductMixing>(std::move(factors)));
-      b.target.matrix = kind;
-      b.target.block = BlockKind::kFirstLayer;
-      b.target.parameters = FlatParameters(false);
-      b.target.mean_reference = &first_layer_mean_basis_;
-      b.target.top_r = spec_.ResolvedTopRFull();
-      b.target.expected = kExpectedPerLayer;
-      b.target.trace = trace;
-    }
+    AddFullMatrixBlocks(eval, &blocks);
+    AddFirstLayerBlocks(eval, &blocks);
   }
-  if (spec_.analysis.class_blocks) {
-    for (int i = 0; i < k; ++i) {
-      for (MatrixKind kind : matrices) {
-        VectorXd weights = NeuronBlockWeights(eval, params_.v, i, kind == MatrixKind::kGMatrix);
-        const double trace = weights.dot(row_sq_norms_) / m;
-        PendingBlock& b = AddDiagonalBlock(&blocks, test_, std::move(weights));
-        b.target.matrix = kind;
-        b.target.block = BlockKind::kNeuron;
-        b.target.block_index = i;
-        b.target.parameters = params_.w.row(i).transpose();
-        b.target.mean_reference = &mean_basis_;
-        b.target.top_r = spec_.ResolvedTopR();
-        b.target.expected = kExpectedPerNeuron;
-        b.target.trace = trace;
-      }
-    }
-  }
-  // Second layer: K x K, dense; its edge is the decoy null's (no bulk in hidden space).
-  const RowMatrix noise_pre = test_.noise * params_.w.transpose();  // M x K
-  for (MatrixKind kind : matrices) {
-    const bool g_matrix = kind == MatrixKind::kGMatrix;
-    blocks.emplace_back();
-    PendingBlock& b = blocks.back();
-    b.op = std::make_unique<DenseSymmetricOperator>(SecondLayerMatrix(eval, g_matrix));
-    b.target.op = b.op.get();
-    b.target.num_samples = m;
-    b.target.dense_size = b.op->size();
-    b.target.matrix = kind;
-    b.target.block = BlockKind::kSecondLayer;
-    b.target.parameters = params_.v;
-    b.target.top_r = k;
-    b.target.expected = kExpectedPerLayer;
-    b.target.has_fixed_edge = true;
-    b.target.fixed_edge = DecoyEdge(noise_pre, g_matrix);
-    b.target.fixed_margin = spec_.xor_task.second_layer_margin;
-  }
+  if (spec_.analysis.class_blocks) AddNeuronBlocks(eval, &blocks);
+  AddSecondLayerBlocks(eval, &blocks);
+
   AnalysisProgressTracker progress(snapshot_index, CountSolves(blocks, spec_.analysis),
                                    last_snapshot_products_, analysis_progress_);
   if (!AnalyzeBlocks(&blocks, spec_.analysis, spec_.seed, snapshot_index, pool_, cancel_, &progress,
@@ -289,17 +312,7 @@ Status XorRun::Analyze(int snapshot_index, Snapshot* out) {
   FinishSnapshotAnalysis(
       blocks,
       {BlockKind::kNeuron, BlockKind::kFirstLayer, BlockKind::kSecondLayer, BlockKind::kFull},
-      full_hessian_block, kExpectedPerLayer,
-      [&] {
-        RowMatrix grad_w;
-        VectorXd grad_v;
-        TwoLayerLossGradient(params_, test_, eval, spec_.xor_task.ridge, &grad_w, &grad_v);
-        VectorXd g(grad_w.size() + grad_v.size());
-        g.head(grad_w.size()) = Eigen::Map<const VectorXd>(grad_w.data(), grad_w.size());
-        g.tail(grad_v.size()) = grad_v;
-        return g;
-      },
-      start, out);
+      kExpectedPerLayer, [&] { return FlatLossGradient(eval); }, start, out);
   last_snapshot_products_ = out->total_products;
   return Status::Ok();
 }
