@@ -12,6 +12,9 @@
 # Everything runs on the data of random stream version 1 (what the older release draws), so
 # both builds analyse bit-identical samples; bench/compare_snapshots.py then checks that they
 # report the same counts, outlier eigenvalues, alignments and overlaps.
+# Both builds are tuned for this machine (-DSGDSPECTRA_NATIVE_ARCH=ON, -march=native: AVX2/FMA,
+# AVX-512 where there is one), as the figures of docs/PERFORMANCE.md were measured; the
+# project's default build is portable (no -march=native) and slower.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -24,14 +27,14 @@ OLD_SRC="$BUILD/old-src"
 mkdir -p "$OUT"
 
 if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
-  cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DSGDSPECTRA_BUILD_SERVICE=OFF \
-    -DSGDSPECTRA_BUILD_TESTS=OFF -DSGDSPECTRA_BUILD_BENCH=ON >/dev/null
+  cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DSGDSPECTRA_NATIVE_ARCH=ON \
+    -DSGDSPECTRA_BUILD_SERVICE=OFF -DSGDSPECTRA_BUILD_TESTS=OFF -DSGDSPECTRA_BUILD_BENCH=ON >/dev/null
   cmake --build "$BUILD" -j2 --target sgdspectra_bench snapshot_timer experiment_dump
   # The older release: its core library, and our timer compiled against it.
   rm -rf "$OLD_SRC"
   git -C "$ROOT" worktree prune
   git -C "$ROOT" worktree add -f -q "$OLD_SRC" "$OLD_REF"
-  cmake -S "$OLD_SRC" -B "$OLD_SRC/build" -DCMAKE_BUILD_TYPE=Release \
+  cmake -S "$OLD_SRC" -B "$OLD_SRC/build" -DCMAKE_BUILD_TYPE=Release -DSGDSPECTRA_NATIVE_ARCH=ON \
     -DSGDSPECTRA_BUILD_SERVICE=OFF -DSGDSPECTRA_BUILD_TESTS=OFF -DSGDSPECTRA_BUILD_BENCH=OFF >/dev/null
   cmake --build "$OLD_SRC/build" -j2 --target sgdspectra_core
   for tool in snapshot_timer experiment_dump; do

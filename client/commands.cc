@@ -12,6 +12,7 @@
 #include "client/exit_codes.h"
 #include "client/health_check.h"
 #include "client/interrupt_watcher.h"
+#include "client/render.h"
 #include "sgdspectra/v1/jobs.grpc.pb.h"
 
 namespace sgdspectra::client {
@@ -29,19 +30,30 @@ int ReportRpcError(const CommandContext& context, const grpc::Status& status) {
   return kExitRpcError;
 }
 
+// The exit code of a job's end (exit_codes.h), decided on Finished.reason; a server older than
+// the field sends reason 0, and then the state decides as it did before.
 int ExitCodeOfFinishedJob(const CommandContext& context, const std::string& job_id,
                           const v1::Finished& finished) {
-  switch (finished.state()) {
-    case v1::SUCCEEDED:
+  v1::FinishReason reason = finished.reason();
+  if (reason == v1::FINISH_REASON_UNSPECIFIED) {
+    reason = finished.state() == v1::SUCCEEDED   ? v1::COMPLETED
+             : finished.state() == v1::CANCELLED ? v1::CANCELLED_BY_USER
+                                                 : v1::RUN_FAILED;
+  }
+  std::ostream& err = *context.err;
+  switch (reason) {
+    case v1::COMPLETED:
       return kExitOk;
-    case v1::CANCELLED:
-      *context.err << "job " << job_id << " was cancelled";
-      if (!finished.error_message().empty()) *context.err << ": " << finished.error_message();
-      *context.err << std::endl;
+    case v1::CANCELLED_BY_USER:
+      err << "job " << job_id << " was cancelled: " << DescribeFinish(finished) << std::endl;
       return kExitJobCancelled;
-    default:
-      *context.err << "error: job " << job_id << " " << v1::JobState_Name(finished.state()) << ": "
-                   << finished.error_message() << std::endl;
+    case v1::INTERRUPTED:
+    case v1::SERVER_SHUTDOWN:
+      err << "job " << job_id << " was ended by the server: " << DescribeFinish(finished)
+          << "; submitting the same spec again is safe" << std::endl;
+      return kExitEndedByServer;
+    default:  // RUN_FAILED, STORE_ERROR, INTERNAL, and values newer than this client
+      err << "error: job " << job_id << " " << DescribeFinish(finished) << std::endl;
       return kExitJobFailed;
   }
 }

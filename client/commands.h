@@ -29,7 +29,7 @@ struct CommandContext {
   std::string server_address;  // shown in the re-attach hint: the target, or the job's replica
   ServerTarget target;         // what --server named (one server or several replicas)
   std::shared_ptr<grpc::Channel> channel;  // balanced over target's replicas, or one replica
-  double timeout_seconds = 30;  // deadline of unary RPCs; <= 0 = none
+  double timeout_seconds = 30;             // deadline of unary RPCs; <= 0 = none
   std::ostream* out = nullptr;
   std::ostream* err = nullptr;
   bool out_is_terminal = false;  // the table view draws a progress bar only on a terminal
@@ -54,14 +54,16 @@ struct ResultOptions {
   std::string out_path;  // empty = stdout
 };
 
-// RunJob: submit and stream every event until the terminal one. Exit code from the job's state.
+// RunJob: submit and stream every event until the terminal one. Exit code from the job's
+// Finished.reason (exit_codes.h).
 int RunJobCommand(const CommandContext& context, const v1::JobSpec& spec,
                   const StreamOptions& options);
 
 // SubmitJob: prints the job id (table, csv) or the Job (jsonl).
 int SubmitJobCommand(const CommandContext& context, const v1::JobSpec& spec, OutputFormat output);
 
-// WatchJob: events after `after_seq` until the terminal one. Exit code from the job's state.
+// WatchJob: events after `after_seq` until the terminal one. Exit code from the job's
+// Finished.reason (exit_codes.h).
 int WatchJobCommand(const CommandContext& context, const std::string& job_id,
                     std::int64_t after_seq, const StreamOptions& options);
 

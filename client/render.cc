@@ -299,8 +299,7 @@ class TableRenderer : public EventRenderer {
 
   void RenderFinished(const std::string& job_id, const v1::Finished& finished) {
     std::ostream& out = Line();
-    out << "job " << job_id << " finished: " << v1::JobState_Name(finished.state());
-    if (!finished.error_message().empty()) out << ": " << finished.error_message();
+    out << "job " << job_id << " finished: " << DescribeFinish(finished);
     out << StringFormat("\n  steps %lld  t %.3f  test acc %.4f  test loss %.4f\n",
                         static_cast<long long>(finished.steps_done()), finished.time_done(),
                         finished.final_test_accuracy(), finished.final_test_loss());
@@ -419,6 +418,17 @@ std::string JoinRanks(const google::protobuf::RepeatedField<std::int32_t>& value
     text += std::to_string(values.Get(i));
   }
   return text + "]";
+}
+
+std::string DescribeFinish(const v1::Finished& finished) {
+  std::string text = v1::JobState_Name(finished.state());
+  const v1::FinishReason reason = finished.reason();
+  if (reason != v1::FINISH_REASON_UNSPECIFIED && reason != v1::COMPLETED) {
+    const std::string& name = v1::FinishReason_Name(reason);
+    text += " (" + (name.empty() ? std::to_string(static_cast<int>(reason)) : name) + ")";
+  }
+  if (!finished.error_message().empty()) text += ": " + finished.error_message();
+  return text;
 }
 
 // ClassifierRank.covered_clusters order (jobs.proto).

@@ -8,8 +8,9 @@
 //          lines per snapshot (metrics, then one line per spectrum, labelled "H c0" / "H full"
 //          for k-GMM and "H n0" (neuron 0), "H L1" (first layer), "H L2" (second layer),
 //          "H full" for XOR; for XOR also the second-layer weights v and W_i . mu, W_i . nu);
-//          last lines with the terminal state and the classifier rank (for XOR with the
-//          covered clusters, e.g. "covered clusters: +mu -nu (2 of 4)").
+//          last lines with the terminal state, its reason and message (DescribeFinish) and
+//          the classifier rank (for XOR with the covered clusters, e.g. "covered clusters:
+//          +mu -nu (2 of 4)").
 //   jsonl  for programs: each message in the proto3 JSON mapping (lowerCamelCase names, fields
 //          at their default printed too, int64 as strings), one per line.
 //   csv    for spreadsheets: a header line, then one row per snapshot and spectrum block
@@ -69,6 +70,12 @@ std::string CoveredClusters(const google::protobuf::RepeatedField<std::int32_t>&
 
 // "[3 3 2]": a list of counts, e.g. ClassifierRank.h_block_outliers.
 std::string JoinRanks(const google::protobuf::RepeatedField<std::int32_t>& values);
+
+// A job's end for people: the state, the reason beside it and the message, e.g.
+// "CANCELLED (SERVER_SHUTDOWN): server shutting down", "FAILED (RUN_FAILED): NaN at step 12",
+// "SUCCEEDED". The reason is left out when it adds nothing (COMPLETED) or is not set (a server
+// older than Finished.reason); a value newer than this client shows as its number.
+std::string DescribeFinish(const v1::Finished& finished);
 
 // `message` in the proto3 JSON mapping on one line, without a trailing newline. Fields at their
 // default value are printed too, so every line of a kind has the same keys.

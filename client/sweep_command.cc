@@ -66,6 +66,98 @@ bool SameSweepAsStored(const std::string& path, const std::string& definition) {
   return google::protobuf::util::MessageDifferencer::Equals(stored, wanted);
 }
 
+// The sweep the flags describe.
+struct PlannedSweep {
+  v1::JobSpec base;
+  std::string seed_text;  // --seeds, or the base spec's seed
+  std::vector<SweepAxis> axes;
+  std::vector<SweepJob> jobs;
+};
+
+// Builds the grid from the flags; false with *error (a usage error: nothing was sent).
+bool PlanSweep(const SweepOptions& options, PlannedSweep* plan, std::string* error) {
+  const Status built = BuildJobSpec(options.spec, &plan->base);
+  if (!built.ok()) {
+    *error = std::string(built.message());
+    return false;
+  }
+  std::vector<std::uint64_t> seeds;
+  plan->seed_text = options.seeds.empty() ? std::to_string(plan->base.seed()) : options.seeds;
+  if (!ParseSeedList(plan->seed_text, &seeds, error)) return false;
+  for (const std::string& set : options.sets) {
+    SweepAxis axis;
+    if (!ParseSweepAxis(plan->base, set, &axis, error)) return false;
+    plan->axes.push_back(std::move(axis));
+  }
+  return BuildSweepPlan(plan->base, seeds, plan->axes, &plan->jobs, error);
+}
+
+// Creates DIR/jobs and writes DIR/sweep.json, or accepts a folder that holds the same sweep
+// (a resume). kExitOk, or the exit code after saying why on stderr.
+int PrepareFolder(const CommandContext& context, const SweepOptions& options,
+                  const PlannedSweep& plan) {
+  std::ostream& err = *context.err;
+  const std::string& dir = options.out_dir;
+  std::error_code io_error;
+  std::filesystem::create_directories(dir + "/jobs", io_error);
+  if (io_error) {
+    err << "error: --out " << dir << ": " << io_error.message() << std::endl;
+    return kExitOutputError;
+  }
+  const std::string definition_path = dir + "/sweep.json";
+  const std::string definition = SweepDefinitionJson(
+      plan.base, plan.seed_text, plan.axes, options.success_accuracy, context.target.given);
+  if (!SameSweepAsStored(definition_path, definition)) {
+    err << "error: --out " << dir << " holds a different sweep (its sweep.json differs); "
+        << "choose another folder" << std::endl;
+    return kExitUsage;
+  }
+  std::ofstream file(definition_path + ".tmp", std::ios::trunc);
+  file << definition << "\n";
+  if (!file.flush() ||
+      std::rename((definition_path + ".tmp").c_str(), definition_path.c_str()) != 0) {
+    err << "error: cannot write " << definition_path << std::endl;
+    return kExitOutputError;
+  }
+  return kExitOk;
+}
+
+SweepRunOptions RunOptionsFor(const CommandContext& context, const SweepOptions& options,
+                              const std::string& jobs_dir) {
+  SweepRunOptions run_options;
+  run_options.jobs_dir = jobs_dir;
+  run_options.concurrency = options.concurrency > 0
+                                ? options.concurrency
+                                : 2 * static_cast<int>(context.target.endpoints.size());
+  run_options.max_attempts = options.max_attempts;
+  run_options.reconnect_seconds = options.reconnect_seconds;
+  run_options.rpc_timeout_seconds = context.timeout_seconds > 0 ? context.timeout_seconds : 30;
+  return run_options;
+}
+
+// The exit code of the whole sweep (sweep_command.h), once its tables are written.
+int SweepExitCode(SweepRunEnd run_end, const std::string& error,
+                  const std::vector<JobOutcome>& outcomes, std::ostream& err) {
+  switch (run_end) {
+    case SweepRunEnd::kInterrupted:
+      err << "sweep interrupted; jobs in flight go on on their servers. Run the same command "
+             "again to resume."
+          << std::endl;
+      return kExitDetached;
+    case SweepRunEnd::kFatalError:
+      err << "error: " << error << std::endl;
+      return kExitRpcError;
+    case SweepRunEnd::kRanAll:
+      break;
+  }
+  bool all_succeeded = true;
+  for (const JobOutcome& outcome : outcomes) {
+    if (!outcome.finished) return kExitRpcError;
+    all_succeeded &= outcome.final_event.state() == v1::SUCCEEDED;
+  }
+  return all_succeeded ? kExitOk : kExitJobFailed;
+}
+
 }  // namespace
 
 void AddSweepOptions(CLI::App* sweep, SweepOptions* options) {
@@ -103,109 +195,44 @@ void AddSweepOptions(CLI::App* sweep, SweepOptions* options) {
 
 int SweepCommand(const CommandContext& context, const SweepOptions& options) {
   std::ostream& err = *context.err;
-  v1::JobSpec base;
-  const Status built = BuildJobSpec(options.spec, &base);
-  if (!built.ok()) {
-    err << "error: " << built.message() << std::endl;
-    return kExitUsage;
-  }
+  PlannedSweep plan;
   std::string error;
-  std::vector<std::uint64_t> seeds;
-  const std::string seed_text = options.seeds.empty() ? std::to_string(base.seed()) : options.seeds;
-  if (!ParseSeedList(seed_text, &seeds, &error)) {
+  if (!PlanSweep(options, &plan, &error)) {
     err << "error: " << error << std::endl;
     return kExitUsage;
   }
-  std::vector<SweepAxis> axes;
-  for (const std::string& set : options.sets) {
-    SweepAxis axis;
-    if (!ParseSweepAxis(base, set, &axis, &error)) {
-      err << "error: " << error << std::endl;
-      return kExitUsage;
-    }
-    axes.push_back(std::move(axis));
-  }
-  std::vector<SweepJob> jobs;
-  if (!BuildSweepPlan(base, seeds, axes, &jobs, &error)) {
-    err << "error: " << error << std::endl;
-    return kExitUsage;
-  }
+  const int folder_exit = PrepareFolder(context, options, plan);
+  if (folder_exit != kExitOk) return folder_exit;
 
-  // The folder: create it, or resume the same sweep in it.
   const std::string& dir = options.out_dir;
   const std::string jobs_dir = dir + "/jobs";
-  std::error_code io_error;
-  std::filesystem::create_directories(jobs_dir, io_error);
-  if (io_error) {
-    err << "error: --out " << dir << ": " << io_error.message() << std::endl;
-    return kExitOutputError;
-  }
-  const std::string definition_path = dir + "/sweep.json";
-  const std::string definition =
-      SweepDefinitionJson(base, seed_text, axes, options.success_accuracy, context.target.given);
-  if (!SameSweepAsStored(definition_path, definition)) {
-    err << "error: --out " << dir << " holds a different sweep (its sweep.json differs); "
-        << "choose another folder" << std::endl;
-    return kExitUsage;
-  }
-  {
-    std::ofstream file(definition_path + ".tmp", std::ios::trunc);
-    file << definition << "\n";
-    if (!file.flush() ||
-        std::rename((definition_path + ".tmp").c_str(), definition_path.c_str()) != 0) {
-      err << "error: cannot write " << definition_path << std::endl;
-      return kExitOutputError;
-    }
-  }
-
-  std::vector<JobOutcome> outcomes(jobs.size());
+  std::vector<JobOutcome> outcomes(plan.jobs.size());
   int reused = 0;
-  for (const SweepJob& job : jobs) {
+  for (const SweepJob& job : plan.jobs) {
     reused += LoadFinishedJob(jobs_dir, job.index, &outcomes[job.index]);
   }
-
-  SweepRunOptions run_options;
-  run_options.jobs_dir = jobs_dir;
-  run_options.concurrency = options.concurrency > 0
-                                ? options.concurrency
-                                : 2 * static_cast<int>(context.target.endpoints.size());
-  run_options.max_attempts = options.max_attempts;
-  run_options.reconnect_seconds = options.reconnect_seconds;
-  run_options.rpc_timeout_seconds = context.timeout_seconds > 0 ? context.timeout_seconds : 30;
-  err << "sweep: " << jobs.size() << " jobs (" << reused << " already done) on "
+  const SweepRunOptions run_options = RunOptionsFor(context, options, jobs_dir);
+  err << "sweep: " << plan.jobs.size() << " jobs (" << reused << " already done) on "
       << context.target.endpoints.size() << " address(es) of " << context.target.given << ", "
       << run_options.concurrency << " at a time; results in " << dir << std::endl;
 
   SweepRunner runner(context.target, run_options, &err);
-  bool ran = false;
+  SweepRunEnd run_end;
   {
     InterruptWatcher interrupt_watcher([&runner] { runner.Interrupt(); });
-    ran = runner.Run(jobs, &outcomes, &error);
+    run_end = runner.Run(plan.jobs, &outcomes, &error);
   }
-  if (!WriteSweepTables(dir, axes, jobs, outcomes, options.success_accuracy, &error)) {
-    err << "error: " << error << std::endl;
+  std::string write_error;
+  if (!WriteSweepTables(dir, plan.axes, plan.jobs, outcomes, options.success_accuracy,
+                        &write_error)) {
+    err << "error: " << write_error << std::endl;
     return kExitOutputError;
   }
-  PrintGroupStatistics(ComputeGroupStatistics(jobs, outcomes, options.success_accuracy),
+  PrintGroupStatistics(ComputeGroupStatistics(plan.jobs, outcomes, options.success_accuracy),
                        options.success_accuracy, context.out);
   *context.out << "wrote " << dir << "/summary.csv, aggregates.csv, outlier_success.csv"
                << std::endl;
-  if (!ran) {
-    if (runner.interrupted() && error == "interrupted") {
-      err << "sweep interrupted; jobs in flight go on on their servers. Run the same command "
-             "again to resume."
-          << std::endl;
-      return kExitDetached;
-    }
-    err << "error: " << error << std::endl;
-    return kExitRpcError;
-  }
-  bool all_succeeded = true;
-  for (const JobOutcome& outcome : outcomes) {
-    if (!outcome.finished) return kExitRpcError;
-    all_succeeded &= outcome.final_event.state() == v1::SUCCEEDED;
-  }
-  return all_succeeded ? kExitOk : kExitJobFailed;
+  return SweepExitCode(run_end, error, outcomes, err);
 }
 
 }  // namespace sgdspectra::client

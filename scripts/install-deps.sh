@@ -15,6 +15,7 @@ packages=(
   libsqlite3-dev libcli11-dev nlohmann-json3-dev
   python3-grpcio python3-protobuf python3-numpy python3-scipy python3-matplotlib
   chromium librsvg2-bin python3-pil python3-yaml
+  clang-format
 )
 if [[ "${1:-}" == "--with-containers" ]]; then
   packages+=(podman buildah debootstrap)

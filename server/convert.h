@@ -1,7 +1,12 @@
 // Translation between the public proto (sgdspectra.v1) and the core's plain structs.
 //
-// This is the only file that knows both sides: everything else in server/ speaks either
-// proto (the service, the store) or core types (the experiment run), and crosses over here.
+// With spec_convert.h (the JobSpec half), the one place where a core struct and its proto
+// message are copied into each other: cost estimates, snapshots, ranks, a run's result and
+// test samples here. Other server files hold both kinds of type but call these functions
+// rather than copy fields: the job manager (turns a proto spec into an ExperimentSpec, runs
+// it, records proto events), the run observer (core callbacks -> events) and the service
+// (regenerates a job's test sample from its recorded spec). The store and the event log know
+// only proto, test_sample only core; every file may use the core's Status.
 // Pure functions over values; thread-safe.
 #ifndef SGDSPECTRA_SERVER_CONVERT_H_
 #define SGDSPECTRA_SERVER_CONVERT_H_
@@ -16,28 +21,9 @@
 #include "sgdspectra/core/snapshot.h"
 #include "sgdspectra/core/status.h"
 #include "sgdspectra/v1/jobs.pb.h"
+#include "server/spec_convert.h"  // the JobSpec half of the translation
 
 namespace sgdspectra::server {
-
-// Longest JobSpec.name accepted, in bytes (the proto's documented bound).
-constexpr size_t kMaxJobNameBytes = 200;
-
-// Builds the core spec a job runs from a request's JobSpec and validates it.
-//
-// Proto conventions applied: a numeric field left at 0 (or an `optional` field left unset)
-// keeps the core default; analysis.threads = 0 becomes `default_threads` (the server's
-// --threads). Checks the core cannot make (task set, enum values known, name length,
-// analysis.threads in [0, 256]) come first, then ExperimentSpec::Validate(). On failure
-// returns InvalidArgument whose message starts with the proto field path, and *spec is
-// unspecified.
-Status JobSpecFromProto(const v1::JobSpec& proto, int default_threads, ExperimentSpec* spec);
-
-// The spec with every default the core resolves filled in: what the job actually runs, as
-// recorded with the job. Converting it back with JobSpecFromProto gives a spec that runs
-// the same numbers bit for bit. Fields whose "default" depends on per-block sizes
-// (analysis.ncv = 0) or that would change the sampling if spelled out (empty class_probs and
-// mean_gram, sgd.steps = 0 derived from t_end) keep their documented "default" encoding.
-v1::JobSpec ResolvedJobSpecToProto(const ExperimentSpec& spec);
 
 // The `accepted` payload: resolved spec, schedule, sizes, the build version and the job's
 // cost estimate (EstimateJobCost).
@@ -52,13 +38,16 @@ v1::ClassifierRank ClassifierRankToProto(const ClassifierRank& rank);
 // SUCCEEDED for OK, CANCELLED for kCancelled, FAILED for every other code.
 v1::JobState TerminalStateFor(const Status& status);
 
-// The `finished` payload of a run: terminal state from result.status, the error message
-// (FAILED / CANCELLED), the classifier rank when result.has_rank, final metrics and steps.
-v1::Finished FinishedFromResult(const ExperimentResult& result);
+// The `finished` payload of a run that ended for `reason`: terminal state from result.status,
+// the reason as given (the caller knows what the status cannot tell: who cancelled the run,
+// whether the store failed), the error message (FAILED / CANCELLED), the classifier rank when
+// result.has_rank, final metrics and steps.
+v1::Finished FinishedFromResult(const ExperimentResult& result, v1::FinishReason reason);
 
 // What a run leaves for GetResult: final weights (and XOR's second layer), the means and the
-// `finished` payload. `job` is left unset (the caller adds the job's current state).
-v1::JobResult JobResultFromRun(const ExperimentResult& result);
+// `finished` payload (FinishedFromResult). `job` is left unset (the caller adds the job's
+// current state).
+v1::JobResult JobResultFromRun(const ExperimentResult& result, v1::FinishReason reason);
 
 // Row-major copy of a dense matrix (an empty matrix gives rows = cols = 0).
 v1::Matrix MatrixToProto(const RowMatrix& matrix);

@@ -12,7 +12,6 @@
 
 #include "server/convert.h"
 #include "server/run_observer.h"
-#include "server/status_map.h"
 #include "sgdspectra/core/experiment.h"
 
 namespace sgdspectra::server {
@@ -20,9 +19,6 @@ namespace {
 
 constexpr int kDefaultPageSize = 50;
 constexpr int kMaxPageSize = 1000;
-constexpr char kInterrupted[] = "interrupted";
-constexpr char kCancelledByRequest[] = "cancelled by request";
-constexpr char kShuttingDown[] = "server shutting down";
 
 int64_t NowUnixMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -90,8 +86,39 @@ void ApplyEvent(const v1::JobEvent& event, v1::Job* job) {
   }
 }
 
-grpc::Status NotFound(const std::string& job_id) {
-  return grpc::Status(grpc::StatusCode::NOT_FOUND, "job_id: no job " + job_id);
+Status NotFound(const std::string& job_id) { return Status::NotFound("job_id: no job " + job_id); }
+
+// The message beside a reason the server gives a job itself, for people: clients decide on
+// the reason. The text is what earlier versions wrote, so old and new records read alike.
+std::string MessageFor(v1::FinishReason reason) {
+  switch (reason) {
+    case v1::INTERRUPTED:
+      return "interrupted";
+    case v1::SERVER_SHUTDOWN:
+      return "server shutting down";
+    case v1::CANCELLED_BY_USER:
+      return "cancelled by request";
+    default:
+      return v1::FinishReason_Name(reason);
+  }
+}
+
+// Why a run ended. What the manager knows comes first, because the run's status cannot tell
+// it: that its store failed (the observer stopped the run), and who asked it to stop.
+v1::FinishReason FinishReasonOfRun(const Status& run_status, bool store_failed,
+                                   v1::FinishReason stop_reason) {
+  if (store_failed) return v1::STORE_ERROR;
+  switch (run_status.code()) {
+    case StatusCode::kOk:
+      return v1::COMPLETED;
+    case StatusCode::kCancelled:
+      // Only the manager's cancel hook stops a run, and it is raised with a reason.
+      return stop_reason != v1::FINISH_REASON_UNSPECIFIED ? stop_reason : v1::INTERNAL;
+    case StatusCode::kInternal:
+      return v1::INTERNAL;
+    default:
+      return v1::RUN_FAILED;  // numerics, resources: the run's own error
+  }
 }
 
 }  // namespace
@@ -103,10 +130,10 @@ struct JobManager::JobRecord {
 
   // Serialises the writers of this job's events (persist + publish); held across disk writes.
   std::mutex append_mutex;
-  // Guards `job` and `cancel_reason`; never held across I/O.
+  // Guards `job` and `stop_reason`; never held across I/O.
   mutable std::mutex state_mutex;
   v1::Job job;
-  std::string cancel_reason;
+  v1::FinishReason stop_reason = v1::FINISH_REASON_UNSPECIFIED;  // set with cancel_requested
   const std::shared_ptr<JobEventLog> log = std::make_shared<JobEventLog>();
   ExperimentSpec spec;  // set before the record is shared; immutable after
   std::atomic<bool> cancel_requested{false};
@@ -115,11 +142,15 @@ struct JobManager::JobRecord {
     std::lock_guard<std::mutex> lock(state_mutex);
     return job;
   }
-  // Asks a running job to stop; the first reason wins.
-  void RequestCancel(const std::string& reason) {
+  // Asks a running job to stop (CANCELLED_BY_USER or SERVER_SHUTDOWN); the first reason wins.
+  void RequestCancel(v1::FinishReason reason) {
     std::lock_guard<std::mutex> lock(state_mutex);
-    if (cancel_reason.empty()) cancel_reason = reason;
+    if (stop_reason == v1::FINISH_REASON_UNSPECIFIED) stop_reason = reason;
     cancel_requested.store(true);
+  }
+  v1::FinishReason StopReason() const {
+    std::lock_guard<std::mutex> lock(state_mutex);
+    return stop_reason;
   }
 };
 
@@ -161,7 +192,8 @@ Status JobManager::Recover() {
       // The previous process died while this job was queued or running.
       v1::Finished finished;
       finished.set_state(v1::FAILED);
-      finished.set_error_message(kInterrupted);
+      finished.set_reason(v1::INTERRUPTED);
+      finished.set_error_message(MessageFor(v1::INTERRUPTED));
       finished.set_steps_done(record->job.steps_done());
       std::lock_guard<std::mutex> lock(record->append_mutex);
       FinishLocked(*record, std::move(finished), nullptr);
@@ -172,25 +204,23 @@ Status JobManager::Recover() {
   return Status::Ok();
 }
 
-grpc::Status JobManager::Submit(const v1::JobSpec& proto_spec, v1::Job* job) {
+Status JobManager::Submit(const v1::JobSpec& proto_spec, v1::Job* job) {
   ExperimentSpec spec;
   const Status valid = JobSpecFromProto(proto_spec, options_.default_threads, &spec);
-  if (!valid.ok()) return ToGrpcStatus(valid);
+  if (!valid.ok()) return valid;
 
   int64_t number;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (draining_) {
-      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "server is shutting down");
-    }
+    if (draining_) return Status::Unavailable("server is shutting down");
     const size_t in_system = queue_.size() + running_.size() + reserved_;
     const size_t capacity = options_.workers + options_.queue_capacity;
     if (in_system >= capacity) {
-      return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                          "queue full: " + std::to_string(queue_.size()) + " jobs waiting, " +
-                              std::to_string(running_.size()) + " running (--queue " +
-                              std::to_string(options_.queue_capacity) + ", --workers " +
-                              std::to_string(options_.workers) + ")");
+      return Status::ResourceExhausted("queue full: " + std::to_string(queue_.size()) +
+                                       " jobs waiting, " + std::to_string(running_.size()) +
+                                       " running (--queue " +
+                                       std::to_string(options_.queue_capacity) + ", --workers " +
+                                       std::to_string(options_.workers) + ")");
     }
     ++reserved_;
     number = next_job_number_++;
@@ -218,7 +248,7 @@ grpc::Status JobManager::Submit(const v1::JobSpec& proto_spec, v1::Job* job) {
     std::lock_guard<std::mutex> lock(mutex_);
     --reserved_;
     spdlog::error("job {}: cannot record: {}", initial.job_id(), stored.message());
-    return grpc::Status(grpc::StatusCode::INTERNAL, stored.message());
+    return stored;
   }
   record->log->Append(std::make_shared<const v1::JobEvent>(std::move(accepted)));
   spdlog::info("job {} QUEUED name=\"{}\" task={} dim={} blocks={} steps={}", initial.job_id(),
@@ -236,9 +266,9 @@ grpc::Status JobManager::Submit(const v1::JobSpec& proto_spec, v1::Job* job) {
     }
   }
   // Drain began while this job was being recorded: it must not stay QUEUED.
-  if (drain_began) CancelQueued(record, kShuttingDown);
+  if (drain_began) CancelQueued(record, v1::SERVER_SHUTDOWN);
   *job = record->Copy();
-  return grpc::Status::OK;
+  return Status::Ok();
 }
 
 JobManager::RecordPtr JobManager::Find(const std::string& job_id) const {
@@ -247,27 +277,25 @@ JobManager::RecordPtr JobManager::Find(const std::string& job_id) const {
   return it == jobs_.end() ? nullptr : it->second;
 }
 
-grpc::Status JobManager::GetJob(const std::string& job_id, v1::Job* job) const {
+Status JobManager::GetJob(const std::string& job_id, v1::Job* job) const {
   RecordPtr record = Find(job_id);
   if (record == nullptr) return NotFound(job_id);
   *job = record->Copy();
-  return grpc::Status::OK;
+  return Status::Ok();
 }
 
-grpc::Status JobManager::ListJobs(const v1::ListJobsRequest& request,
-                                  v1::ListJobsResponse* response) const {
+Status JobManager::ListJobs(const v1::ListJobsRequest& request,
+                            v1::ListJobsResponse* response) const {
   if (request.page_size() < 0 || request.page_size() > kMaxPageSize) {
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                        "page_size: must be in [0, " + std::to_string(kMaxPageSize) + "], got " +
-                            std::to_string(request.page_size()));
+    return Status::InvalidArgument("page_size: must be in [0, " + std::to_string(kMaxPageSize) +
+                                   "], got " + std::to_string(request.page_size()));
   }
   if (!v1::JobState_IsValid(request.state_filter())) {
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                        "state_filter: unknown value " + std::to_string(request.state_filter()));
+    return Status::InvalidArgument("state_filter: unknown value " +
+                                   std::to_string(request.state_filter()));
   }
   if (!request.page_token().empty() && JobNumberOf(request.page_token()) < 0) {
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                        "page_token: not a token from ListJobs");
+    return Status::InvalidArgument("page_token: not a token from ListJobs");
   }
   const size_t page_size = request.page_size() == 0 ? kDefaultPageSize : request.page_size();
   const v1::JobState filter = request.state_filter();
@@ -286,10 +314,10 @@ grpc::Status JobManager::ListJobs(const v1::ListJobsRequest& request,
     }
     *response->add_jobs() = std::move(job);
   }
-  return grpc::Status::OK;
+  return Status::Ok();
 }
 
-grpc::Status JobManager::Cancel(const std::string& job_id, v1::Job* job) {
+Status JobManager::Cancel(const std::string& job_id, v1::Job* job) {
   RecordPtr queued_record;
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -298,9 +326,8 @@ grpc::Status JobManager::Cancel(const std::string& job_id, v1::Job* job) {
     const RecordPtr& record = it->second;
     const v1::Job current = record->Copy();
     if (IsTerminal(current.state())) {
-      return grpc::Status(
-          grpc::StatusCode::FAILED_PRECONDITION,
-          "job " + job_id + " has already finished (" + v1::JobState_Name(current.state()) + ")");
+      return Status::FailedPrecondition("job " + job_id + " has already finished (" +
+                                        v1::JobState_Name(current.state()) + ")");
     }
     auto queued = std::find(queue_.begin(), queue_.end(), record);
     if (queued != queue_.end()) {
@@ -308,60 +335,58 @@ grpc::Status JobManager::Cancel(const std::string& job_id, v1::Job* job) {
       queued_record = record;
     } else {
       // Running, or queued and already being cancelled by another call.
-      record->RequestCancel(kCancelledByRequest);
+      record->RequestCancel(v1::CANCELLED_BY_USER);
       spdlog::info("job {} cancel requested", job_id);
       *job = current;
-      return grpc::Status::OK;
+      return Status::Ok();
     }
   }
-  CancelQueued(queued_record, kCancelledByRequest);
+  CancelQueued(queued_record, v1::CANCELLED_BY_USER);
   *job = queued_record->Copy();
-  return grpc::Status::OK;
+  return Status::Ok();
 }
 
-void JobManager::CancelQueued(const RecordPtr& record, const std::string& reason) {
+void JobManager::CancelQueued(const RecordPtr& record, v1::FinishReason reason) {
   v1::Finished finished;
   finished.set_state(v1::CANCELLED);
-  finished.set_error_message(reason);
+  finished.set_reason(reason);
+  finished.set_error_message(MessageFor(reason));
   std::lock_guard<std::mutex> lock(record->append_mutex);
   if (record->log->closed()) return;
   FinishLocked(*record, std::move(finished), nullptr);
 }
 
-grpc::Status JobManager::GetResult(const std::string& job_id, v1::JobResult* result) const {
+Status JobManager::GetResult(const std::string& job_id, v1::JobResult* result) const {
   RecordPtr record = Find(job_id);
   if (record == nullptr) return NotFound(job_id);
   const v1::Job job = record->Copy();
   if (!IsTerminal(job.state())) {
-    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
-                        "job " + job_id + " is " + v1::JobState_Name(job.state()) +
-                            "; results exist once it has finished");
+    return Status::FailedPrecondition("job " + job_id + " is " + v1::JobState_Name(job.state()) +
+                                      "; results exist once it has finished");
   }
   bool found = false;
   const Status loaded = store_->LoadResult(job_id, result, &found);
-  if (!loaded.ok()) return grpc::Status(grpc::StatusCode::INTERNAL, loaded.message());
+  if (!loaded.ok()) return loaded;
   if (!found) {
-    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
-                        "job " + job_id + " has no weights: it ended " +
-                            v1::JobState_Name(job.state()) + " (" + job.error_message() +
-                            ") before its run could return them");
+    return Status::FailedPrecondition("job " + job_id + " has no weights: it ended " +
+                                      v1::JobState_Name(job.state()) + " (" + job.error_message() +
+                                      ") before its run could return them");
   }
   *result->mutable_job() = job;
-  return grpc::Status::OK;
+  return Status::Ok();
 }
 
-grpc::Status JobManager::OpenEventLog(const std::string& job_id, int64_t after_seq,
-                                      std::shared_ptr<JobEventLog>* log) const {
+Status JobManager::OpenEventLog(const std::string& job_id, int64_t after_seq,
+                                std::shared_ptr<JobEventLog>* log) const {
   RecordPtr record = Find(job_id);
   if (record == nullptr) return NotFound(job_id);
   const int64_t last_seq = record->log->last_seq();
   if (after_seq < 0 || after_seq > last_seq) {
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                        "after_seq: must be in [0, " + std::to_string(last_seq) + "], got " +
-                            std::to_string(after_seq));
+    return Status::InvalidArgument("after_seq: must be in [0, " + std::to_string(last_seq) +
+                                   "], got " + std::to_string(after_seq));
   }
   *log = record->log;
-  return grpc::Status::OK;
+  return Status::Ok();
 }
 
 void JobManager::BeginDrain() {
@@ -371,10 +396,10 @@ void JobManager::BeginDrain() {
     if (!draining_) spdlog::info("draining: {} running, {} queued", running_.size(), queue_.size());
     draining_ = true;
     queued.swap(queue_);
-    for (JobRecord* record : running_) record->RequestCancel(kShuttingDown);
+    for (JobRecord* record : running_) record->RequestCancel(v1::SERVER_SHUTDOWN);
   }
   work_ready_.notify_all();
-  for (const RecordPtr& record : queued) CancelQueued(record, kShuttingDown);
+  for (const RecordPtr& record : queued) CancelQueued(record, v1::SERVER_SHUTDOWN);
 }
 
 bool JobManager::WaitIdle(std::chrono::milliseconds timeout) {
@@ -441,16 +466,18 @@ void JobManager::RunJob(const RecordPtr& record) {
     result = ExperimentResult();
     result.status = Status::Internal("internal error in the run: unknown exception");
   }
-  if (!observer.sink_error().ok()) {
+  const bool store_failed = !observer.sink_error().ok();
+  const v1::FinishReason reason =
+      FinishReasonOfRun(result.status, store_failed, record->StopReason());
+  if (store_failed) {
     result.status = observer.sink_error();
-  } else if (result.status.code() == StatusCode::kCancelled) {
-    std::lock_guard<std::mutex> lock(record->state_mutex);
-    if (!record->cancel_reason.empty()) result.status = Status::Cancelled(record->cancel_reason);
+  } else if (reason == v1::CANCELLED_BY_USER || reason == v1::SERVER_SHUTDOWN) {
+    result.status = Status::Cancelled(MessageFor(reason));  // rather than the core's "at step N"
   }
 
   // A run stopped before training began (or a failure before it) has no weights to keep.
   const bool has_weights = result.weights.size() > 0;
-  const v1::JobResult stored_result = JobResultFromRun(result);
+  const v1::JobResult stored_result = JobResultFromRun(result, reason);
   v1::Finished finished = stored_result.finished();
   std::lock_guard<std::mutex> lock(record->append_mutex);
   FinishLocked(*record, std::move(finished), has_weights ? &stored_result : nullptr);
@@ -505,8 +532,8 @@ void JobManager::FinishLocked(JobRecord& record, v1::Finished finished,
                  end.steps_done(), end.rank().outlier_rank(), end.rank().expected_rank(),
                  end.final_test_accuracy());
   } else {
-    spdlog::info("job {} {} steps={}: {}", job.job_id(), v1::JobState_Name(end.state()),
-                 end.steps_done(), end.error_message());
+    spdlog::info("job {} {} ({}) steps={}: {}", job.job_id(), v1::JobState_Name(end.state()),
+                 v1::FinishReason_Name(end.reason()), end.steps_done(), end.error_message());
   }
   record.log->Append(std::make_shared<const v1::JobEvent>(std::move(event)));
 }

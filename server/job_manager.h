@@ -1,26 +1,31 @@
 // JobManager: admits, queues, runs, cancels and records jobs.
 //
-// Admission: a spec is converted and validated (INVALID_ARGUMENT naming the field), then
+// Admission: a spec is converted and validated (kInvalidArgument naming the field), then
 // queued if fewer than `workers + queue_capacity` jobs are queued or running
-// (RESOURCE_EXHAUSTED at once otherwise), and refused with UNAVAILABLE once draining.
+// (kResourceExhausted at once otherwise), and refused with kUnavailable once draining.
 // Workers (`workers` threads owned by the manager) take queued jobs in FIFO order and run
 // them with RunExperiment; numerical work never runs on the caller's (gRPC) threads.
 //
+// Transport-free: errors are sgdspectra::Status values (unknown job kNotFound, wrong state
+// kFailedPrecondition, ...) that the service maps to gRPC (server/status_map.h). Jobs, events
+// and results are proto messages because they are the persisted record (the store keeps them
+// serialized) and what the service sends as is.
+//
 // Events: each job has a JobEventLog with seq 1, 2, ...; event 1 is `accepted`, the last is
-// `finished`. Every event is written to the JobStore before it is appended to the log, so a
-// watcher never sees an event that a crash could lose. The job only appends; watchers read
-// from the log at their own pace, so a slow watcher never blocks a job.
+// `finished`, whose `reason` says why the job ended (FinishReason in jobs.proto: COMPLETED,
+// CANCELLED_BY_USER, SERVER_SHUTDOWN, INTERRUPTED, STORE_ERROR, RUN_FAILED or INTERNAL).
+// Every event is written to the JobStore before it is appended to the log, so a watcher never
+// sees an event that a crash could lose. The job only appends; watchers read from the log at
+// their own pace, so a slow watcher never blocks a job.
 //
 // Recovery: Create() loads every stored job and its events; a job that was QUEUED or RUNNING
-// when the previous process died is finished as FAILED with error "interrupted".
+// when the previous process died is finished as FAILED with reason INTERRUPTED.
 //
 // Ownership: the manager owns its worker threads and job records; `store` is borrowed and
 // must outlive the manager. Thread-safety: every public method is thread-safe. Methods
 // marked "may block" write to the store (an fsync) and belong off gRPC callback threads.
 #ifndef SGDSPECTRA_SERVER_JOB_MANAGER_H_
 #define SGDSPECTRA_SERVER_JOB_MANAGER_H_
-
-#include <grpcpp/support/status.h>
 
 #include <chrono>
 #include <condition_variable>
@@ -56,24 +61,28 @@ class JobManager {
   JobManager(const JobManager&) = delete;
   JobManager& operator=(const JobManager&) = delete;
 
-  // Validates, records and queues a job; *job is its state (QUEUED). May block.
-  grpc::Status Submit(const v1::JobSpec& spec, v1::Job* job);
-  grpc::Status GetJob(const std::string& job_id, v1::Job* job) const;
-  // Newest first; page_token is the id of the last job of the previous page.
-  grpc::Status ListJobs(const v1::ListJobsRequest& request, v1::ListJobsResponse* response) const;
-  // Queued: finished CANCELLED at once. Running: asked to stop (the worker finishes it
-  // CANCELLED within one snapshot interval's work); *job still says RUNNING. Finished:
-  // FAILED_PRECONDITION. May block.
-  grpc::Status Cancel(const std::string& job_id, v1::Job* job);
-  // Job, weights, means and finished event of a finished job that has weights;
-  // FAILED_PRECONDITION otherwise. May block (reads the store).
-  grpc::Status GetResult(const std::string& job_id, v1::JobResult* result) const;
-  // The log to watch from after_seq, which must be in [0, last_seq].
-  grpc::Status OpenEventLog(const std::string& job_id, int64_t after_seq,
-                            std::shared_ptr<JobEventLog>* log) const;
+  // Every method taking a job_id gives kNotFound for an unknown one.
 
-  // Stops admitting (Submit gives UNAVAILABLE), cancels queued jobs at once and asks running
-  // ones to stop ("server shutting down"). Idempotent. May block.
+  // Validates, records and queues a job; *job is its state (QUEUED). kInvalidArgument,
+  // kResourceExhausted, kUnavailable (see above); kInternal if the store fails. May block.
+  Status Submit(const v1::JobSpec& spec, v1::Job* job);
+  Status GetJob(const std::string& job_id, v1::Job* job) const;
+  // Newest first; page_token is the id of the last job of the previous page. kInvalidArgument
+  // for a page_size outside [0, 1000], an unknown state_filter or a foreign page_token.
+  Status ListJobs(const v1::ListJobsRequest& request, v1::ListJobsResponse* response) const;
+  // Queued: finished CANCELLED (CANCELLED_BY_USER) at once. Running: asked to stop (the worker
+  // finishes it so within one snapshot interval's work); *job still says RUNNING. Finished:
+  // kFailedPrecondition. May block.
+  Status Cancel(const std::string& job_id, v1::Job* job);
+  // Job, weights, means and finished event of a finished job that has weights;
+  // kFailedPrecondition otherwise. May block (reads the store).
+  Status GetResult(const std::string& job_id, v1::JobResult* result) const;
+  // The log to watch from after_seq, which must be in [0, last_seq] (kInvalidArgument).
+  Status OpenEventLog(const std::string& job_id, int64_t after_seq,
+                      std::shared_ptr<JobEventLog>* log) const;
+
+  // Stops admitting (Submit gives kUnavailable), cancels queued jobs at once and asks running
+  // ones to stop; both end CANCELLED with reason SERVER_SHUTDOWN. Idempotent. May block.
   void BeginDrain();
   // Waits up to `timeout` until no job runs; true if none does.
   bool WaitIdle(std::chrono::milliseconds timeout);
@@ -95,7 +104,9 @@ class JobManager {
   // record.append_mutex. A store failure is logged and the event still published, so that
   // watchers end.
   void FinishLocked(JobRecord& record, v1::Finished finished, const v1::JobResult* result);
-  void CancelQueued(const RecordPtr& record, const std::string& reason);
+  // Finishes a job that never ran as CANCELLED for `reason` (CANCELLED_BY_USER or
+  // SERVER_SHUTDOWN), unless it has already finished.
+  void CancelQueued(const RecordPtr& record, v1::FinishReason reason);
 
   JobStore* const store_;
   const JobManagerOptions options_;

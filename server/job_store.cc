@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <random>
+#include <string>
 #include <utility>
 
 namespace sgdspectra::server {
@@ -38,6 +39,31 @@ CREATE TABLE IF NOT EXISTS meta (
 )sql";
 
 constexpr char kStoreIdKey[] = "store_id";
+
+// Migration of records written before Finished.reason existed: they load with reason 0
+// (FINISH_REASON_UNSPECIFIED) and get the reason their server meant. Those servers said that
+// they, not the job, had ended a run only in the message text, with two fixed strings; this is
+// the one place where message text decides anything, and it reads only old records (every
+// newer Finished carries its reason). Other failures become RUN_FAILED: the old text cannot
+// tell a store error or a bug from the run's own error reliably, so it is not guessed at.
+void MigrateLegacyFinishReason(v1::Finished* finished) {
+  if (finished->reason() != v1::FINISH_REASON_UNSPECIFIED) return;
+  const std::string& message = finished->error_message();
+  switch (finished->state()) {
+    case v1::SUCCEEDED:
+      finished->set_reason(v1::COMPLETED);
+      break;
+    case v1::CANCELLED:
+      finished->set_reason(message == "server shutting down" ? v1::SERVER_SHUTDOWN
+                                                             : v1::CANCELLED_BY_USER);
+      break;
+    case v1::FAILED:
+      finished->set_reason(message == "interrupted" ? v1::INTERRUPTED : v1::RUN_FAILED);
+      break;
+    default:
+      break;  // not a terminal state: nothing to migrate to
+  }
+}
 
 // 8 lower-case hex digits from the operating system's entropy: an identifier that differs
 // between data dirs with overwhelming probability (not numerics, so not our seeded generator).
@@ -270,6 +296,7 @@ Status JobStore::LoadJobs(std::vector<StoredJob>* jobs) {
     if (!event.ParseFromString(stmt.ColumnBytes(1))) {
       return Status::Internal("store: corrupt event of job " + it->first);
     }
+    if (event.has_finished()) MigrateLegacyFinishReason(event.mutable_finished());
     (*jobs)[it->second].events.push_back(std::move(event));
   }
   if (rc != SQLITE_DONE) return stmt.Error("step");
@@ -290,6 +317,7 @@ Status JobStore::LoadResult(const std::string& job_id, v1::JobResult* result, bo
   if (!result->ParseFromString(stmt.ColumnBytes(0))) {
     return Status::Internal("store: corrupt result of job " + job_id);
   }
+  if (result->has_finished()) MigrateLegacyFinishReason(result->mutable_finished());
   *found = true;
   return Status::Ok();
 }

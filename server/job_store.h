@@ -44,7 +44,9 @@ class JobStore {
   JobStore(const JobStore&) = delete;
   JobStore& operator=(const JobStore&) = delete;
 
-  // Every job with its events, ordered by job_id.
+  // Every job with its events, ordered by job_id. A `finished` event recorded before
+  // Finished.reason existed is given its reason (MigrateLegacyFinishReason in job_store.cc),
+  // as is the `finished` of a result LoadResult returns.
   Status LoadJobs(std::vector<StoredJob>* jobs);
 
   // Records a new job and its first event in one transaction.

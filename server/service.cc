@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "server/convert.h"
+#include "server/status_map.h"
 #include "server/test_sample.h"
 #include "server/watch_reactor.h"
 
@@ -26,11 +27,11 @@ class TestSampleReactor : public grpc::ServerWriteReactor<v1::TestSampleChunk> {
     rows_per_chunk_ = rows_per_chunk;
     WriteNextOrFinish();
   }
-  void Fail(const grpc::Status& status) { Finish(status); }
+  void Fail(const Status& status) { Finish(ToGrpcStatus(status)); }
 
   void OnWriteDone(bool ok) override {
     if (!ok) {
-      Finish(grpc::Status(grpc::StatusCode::CANCELLED, "stream broken"));
+      Fail(Status::Cancelled("stream broken"));
       return;
     }
     WriteNextOrFinish();
@@ -56,9 +57,9 @@ class TestSampleReactor : public grpc::ServerWriteReactor<v1::TestSampleChunk> {
   v1::TestSampleChunk chunk_;
 };
 
-grpc::Status Internal(const Status& status) {
-  return grpc::Status(grpc::StatusCode::INTERNAL, status.message());
-}
+// A recorded job's spec that no longer converts, or its sample that cannot be drawn again, is
+// the server's fault whatever code the failure carries: not the caller's invalid argument.
+Status InternalError(const Status& status) { return Status::Internal(status.message()); }
 
 }  // namespace
 
@@ -72,7 +73,7 @@ grpc::ServerUnaryReactor* SgdSpectraService::SubmitJob(grpc::CallbackServerConte
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   // request and response live until Finish, which only this task calls.
   executor_->Post([this, reactor, request, response] {
-    reactor->Finish(manager_->Submit(request->spec(), response));
+    reactor->Finish(ToGrpcStatus(manager_->Submit(request->spec(), response)));
   });
   return reactor;
 }
@@ -83,13 +84,13 @@ grpc::ServerWriteReactor<v1::JobEvent>* SgdSpectraService::RunJob(
   // A copy: a client that cancels before the task runs ends the call, and the request with it.
   executor_->Post([this, reactor, spec = request->spec()] {
     v1::Job job;
-    grpc::Status status = manager_->Submit(spec, &job);
+    Status status = manager_->Submit(spec, &job);
     std::shared_ptr<JobEventLog> log;
     if (status.ok()) status = manager_->OpenEventLog(job.job_id(), 0, &log);
     if (status.ok()) {
       reactor->Follow(std::move(log), 0);
     } else {
-      reactor->Fail(status);
+      reactor->Fail(ToGrpcStatus(status));
     }
   });
   return reactor.get();
@@ -99,11 +100,11 @@ grpc::ServerWriteReactor<v1::JobEvent>* SgdSpectraService::WatchJob(
     grpc::CallbackServerContext* /*context*/, const v1::WatchJobRequest* request) {
   std::shared_ptr<WatchReactor> reactor = WatchReactor::Create();
   std::shared_ptr<JobEventLog> log;
-  const grpc::Status status = manager_->OpenEventLog(request->job_id(), request->after_seq(), &log);
+  const Status status = manager_->OpenEventLog(request->job_id(), request->after_seq(), &log);
   if (status.ok()) {
     reactor->Follow(std::move(log), request->after_seq());
   } else {
-    reactor->Fail(status);
+    reactor->Fail(ToGrpcStatus(status));
   }
   return reactor.get();
 }
@@ -112,7 +113,7 @@ grpc::ServerUnaryReactor* SgdSpectraService::GetJob(grpc::CallbackServerContext*
                                                     const v1::GetJobRequest* request,
                                                     v1::Job* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(manager_->GetJob(request->job_id(), response));
+  reactor->Finish(ToGrpcStatus(manager_->GetJob(request->job_id(), response)));
   return reactor;
 }
 
@@ -120,7 +121,7 @@ grpc::ServerUnaryReactor* SgdSpectraService::ListJobs(grpc::CallbackServerContex
                                                       const v1::ListJobsRequest* request,
                                                       v1::ListJobsResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(manager_->ListJobs(*request, response));
+  reactor->Finish(ToGrpcStatus(manager_->ListJobs(*request, response)));
   return reactor;
 }
 
@@ -129,7 +130,7 @@ grpc::ServerUnaryReactor* SgdSpectraService::CancelJob(grpc::CallbackServerConte
                                                        v1::Job* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   executor_->Post([this, reactor, request, response] {
-    reactor->Finish(manager_->Cancel(request->job_id(), response));
+    reactor->Finish(ToGrpcStatus(manager_->Cancel(request->job_id(), response)));
   });
   return reactor;
 }
@@ -139,40 +140,38 @@ grpc::ServerUnaryReactor* SgdSpectraService::GetResult(grpc::CallbackServerConte
                                                        v1::JobResult* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   executor_->Post([this, reactor, request, response] {
-    grpc::Status status = manager_->GetResult(request->job_id(), response);
+    Status status = manager_->GetResult(request->job_id(), response);
     if (status.ok() && request->include_test_sample()) status = AddTestSample(response);
     if (status.ok() && static_cast<int64_t>(response->ByteSizeLong()) + kMessageOverheadBytes >
                            options_.max_message_bytes) {
-      status = grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
-                            "result of " + std::to_string(response->ByteSizeLong()) +
-                                " bytes exceeds the message limit of " +
-                                std::to_string(options_.max_message_bytes) + " bytes");
+      status = Status::FailedPrecondition("result of " + std::to_string(response->ByteSizeLong()) +
+                                          " bytes exceeds the message limit of " +
+                                          std::to_string(options_.max_message_bytes) + " bytes");
     }
     if (!status.ok()) response->Clear();
-    reactor->Finish(status);
+    reactor->Finish(ToGrpcStatus(status));
   });
   return reactor;
 }
 
-grpc::Status SgdSpectraService::AddTestSample(v1::JobResult* result) const {
+Status SgdSpectraService::AddTestSample(v1::JobResult* result) const {
   ExperimentSpec spec;
   Status status = JobSpecFromProto(result->job().resolved_spec(), options_.default_threads, &spec);
-  if (!status.ok()) return Internal(status);
+  if (!status.ok()) return InternalError(status);
   const int64_t bytes = static_cast<int64_t>(result->ByteSizeLong()) + TestSampleWireBytes(spec) +
                         kMessageOverheadBytes;
   if (bytes > options_.max_message_bytes) {
-    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
-                        "include_test_sample: the result with its " +
-                            std::to_string(spec.TestSampleSize()) + " x " +
-                            std::to_string(spec.Dim()) + " test sample needs about " +
-                            std::to_string(bytes) + " bytes, above the message limit of " +
-                            std::to_string(options_.max_message_bytes) + "; use StreamTestSample");
+    return Status::FailedPrecondition(
+        "include_test_sample: the result with its " + std::to_string(spec.TestSampleSize()) +
+        " x " + std::to_string(spec.Dim()) + " test sample needs about " + std::to_string(bytes) +
+        " bytes, above the message limit of " + std::to_string(options_.max_message_bytes) +
+        "; use StreamTestSample");
   }
   SampleSet sample;
   status = RegenerateTestSample(spec, &sample);
-  if (!status.ok()) return Internal(status);
+  if (!status.ok()) return InternalError(status);
   AddTestSampleToResult(sample, result);
-  return grpc::Status::OK;
+  return Status::Ok();
 }
 
 grpc::ServerWriteReactor<v1::TestSampleChunk>* SgdSpectraService::StreamTestSample(
@@ -180,34 +179,32 @@ grpc::ServerWriteReactor<v1::TestSampleChunk>* SgdSpectraService::StreamTestSamp
   auto* reactor = new TestSampleReactor();
   const int rows_per_chunk = request->rows_per_chunk();
   if (rows_per_chunk < 0 || rows_per_chunk > kMaxRowsPerChunk) {
-    reactor->Fail(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                               "rows_per_chunk: must be in [0, " +
-                                   std::to_string(kMaxRowsPerChunk) + "], got " +
-                                   std::to_string(rows_per_chunk)));
+    reactor->Fail(Status::InvalidArgument("rows_per_chunk: must be in [0, " +
+                                          std::to_string(kMaxRowsPerChunk) + "], got " +
+                                          std::to_string(rows_per_chunk)));
     return reactor;
   }
   executor_->Post([this, reactor, rows_per_chunk, job_id = request->job_id()] {
     v1::Job job;
-    grpc::Status rpc_status = manager_->GetJob(job_id, &job);
-    if (!rpc_status.ok()) return reactor->Fail(rpc_status);
+    Status status = manager_->GetJob(job_id, &job);
+    if (!status.ok()) return reactor->Fail(status);
     ExperimentSpec spec;
-    Status status = JobSpecFromProto(job.resolved_spec(), options_.default_threads, &spec);
-    if (!status.ok()) return reactor->Fail(Internal(status));
+    status = JobSpecFromProto(job.resolved_spec(), options_.default_threads, &spec);
+    if (!status.ok()) return reactor->Fail(InternalError(status));
     const int64_t row_bytes = spec.Dim() * 8 + 5;
     const int64_t chunk_bytes =
         std::min(kDefaultChunkBytes, options_.max_message_bytes - kMessageOverheadBytes);
     const int64_t rows =
         rows_per_chunk > 0 ? rows_per_chunk : std::max<int64_t>(1, chunk_bytes / row_bytes);
     if (rows * row_bytes + kMessageOverheadBytes > options_.max_message_bytes) {
-      return reactor->Fail(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                                        "rows_per_chunk: " + std::to_string(rows) + " rows of " +
-                                            std::to_string(spec.Dim()) +
-                                            " values exceed the message limit of " +
-                                            std::to_string(options_.max_message_bytes) + " bytes"));
+      return reactor->Fail(Status::InvalidArgument(
+          "rows_per_chunk: " + std::to_string(rows) + " rows of " + std::to_string(spec.Dim()) +
+          " values exceed the message limit of " + std::to_string(options_.max_message_bytes) +
+          " bytes"));
     }
     auto sample = std::make_shared<SampleSet>();
     status = RegenerateTestSample(spec, sample.get());
-    if (!status.ok()) return reactor->Fail(Internal(status));
+    if (!status.ok()) return reactor->Fail(InternalError(status));
     reactor->Start(std::move(sample), rows);
   });
   return reactor;

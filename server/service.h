@@ -3,7 +3,9 @@
 // A thin folder over the JobManager: reactions never block. In-memory lookups (GetJob,
 // ListJobs, WatchJob) answer inline; work that touches the disk or computes (SubmitJob,
 // RunJob's submit, CancelJob, GetResult, StreamTestSample) is posted to the RequestExecutor
-// and finishes its reactor from there. Job numerics run on the manager's workers.
+// and finishes its reactor from there. Job numerics run on the manager's workers. Every error
+// is a sgdspectra::Status until the reactor finishes, which maps it with ToGrpcStatus
+// (server/status_map.h), the only mapping.
 //
 // Ownership: borrows the manager and the executor, which must outlive the gRPC server that
 // hosts this service. Thread-safety: gRPC calls the methods from any thread.
@@ -49,7 +51,9 @@ class SgdSpectraService final : public v1::SgdSpectra::CallbackService {
       grpc::CallbackServerContext* context, const v1::StreamTestSampleRequest* request) override;
 
  private:
-  grpc::Status AddTestSample(v1::JobResult* result) const;
+  // Adds the job's regenerated test sample; kFailedPrecondition if the result would exceed
+  // max_message_bytes with it.
+  Status AddTestSample(v1::JobResult* result) const;
 
   JobManager* const manager_;
   RequestExecutor* const executor_;

@@ -14,6 +14,10 @@ grpc::Status ToGrpcStatus(const Status& status) {
       return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, status.message());
     case StatusCode::kFailedPrecondition:
       return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, status.message());
+    case StatusCode::kNotFound:
+      return grpc::Status(grpc::StatusCode::NOT_FOUND, status.message());
+    case StatusCode::kUnavailable:
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE, status.message());
     case StatusCode::kNumericalError:
     case StatusCode::kInternal:
       return grpc::Status(grpc::StatusCode::INTERNAL, status.message());

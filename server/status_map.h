@@ -1,4 +1,5 @@
-// The one place where a core Status becomes a gRPC status.
+// The one place where a core Status becomes a gRPC status: the job manager and the service's
+// own checks return sgdspectra::Status, and the service hands every one to gRPC through here.
 #ifndef SGDSPECTRA_SERVER_STATUS_MAP_H_
 #define SGDSPECTRA_SERVER_STATUS_MAP_H_
 
@@ -9,9 +10,9 @@
 namespace sgdspectra::server {
 
 // kInvalidArgument -> INVALID_ARGUMENT, kCancelled -> CANCELLED, kResourceExhausted ->
-// RESOURCE_EXHAUSTED, kFailedPrecondition -> FAILED_PRECONDITION, kNumericalError and
-// kInternal -> INTERNAL. The message is passed through unchanged, so a validation message
-// still starts with the field path. Pure function.
+// RESOURCE_EXHAUSTED, kFailedPrecondition -> FAILED_PRECONDITION, kNotFound -> NOT_FOUND,
+// kUnavailable -> UNAVAILABLE, kNumericalError and kInternal -> INTERNAL. The message is passed
+// through unchanged, so a validation message still starts with the field path. Pure function.
 grpc::Status ToGrpcStatus(const Status& status);
 
 }  // namespace sgdspectra::server

@@ -4,7 +4,7 @@
 #include <cstdlib>
 #include <set>
 
-#include "client/sweep/spec_field.h"
+#include "client/spec_names.h"
 #include "client/text_util.h"
 
 namespace sgdspectra::client {

@@ -2,7 +2,7 @@
 //
 //   --seeds 0:128          seeds 0, 1, ..., 127 (half-open, like Python's range)
 //   --seeds 1,5,9 / 0:4,10 lists and ranges, comma-separated
-//   --set lambda=20,100    one axis per --set; its values comma-separated (see spec_field.h
+//   --set lambda=20,100    one axis per --set; its values comma-separated (see client/spec_names.h
 //                          for the names); the grid is the product of the axes and the seeds
 //
 // Jobs are numbered 0, 1, ... with the seeds innermost, so the jobs of one setting (a "group":
@@ -43,7 +43,7 @@ struct SweepJob {
 bool ParseSeedList(const std::string& text, std::vector<std::uint64_t>* seeds, std::string* error);
 
 // Parses one --set value "NAME=V1,V2,..." against the base spec (the name resolves as in
-// spec_field.h, and every value must parse as the field's type).
+// client/spec_names.h, and every value must parse as the field's type).
 bool ParseSweepAxis(const v1::JobSpec& base, const std::string& text, SweepAxis* axis,
                     std::string* error);
 

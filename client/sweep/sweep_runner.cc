@@ -21,11 +21,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// The terminal messages the server uses when it, not the job, ended a run
-// (server/job_manager.cc; documented on Finished.error_message in jobs.proto).
-constexpr char kInterruptedMessage[] = "interrupted";
-constexpr char kShuttingDownMessage[] = "server shutting down";
-
 std::string IndexStem(const std::string& jobs_dir, int index) {
   std::ostringstream stem;
   stem << jobs_dir << "/" << std::setw(4) << std::setfill('0') << index;
@@ -35,15 +30,6 @@ std::string IndexStem(const std::string& jobs_dir, int index) {
 double SecondsSince(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
-
-// What one job's streams have shown so far.
-struct StreamState {
-  std::string job_id;
-  std::int64_t last_seq = 0;
-  bool finished = false;
-  v1::Finished final_event;
-  v1::Accepted accepted;
-};
 
 // Reads a RunJob / WatchJob stream to its end, appending each event to `events`.
 grpc::Status ConsumeStream(grpc::ClientReaderInterface<v1::JobEvent>* reader, std::ofstream* events,
@@ -62,6 +48,11 @@ grpc::Status ConsumeStream(grpc::ClientReaderInterface<v1::JobEvent>* reader, st
     }
   }
   return reader->Finish();
+}
+
+// The server, not the job, ended it: the same spec may run again (jobs.proto, FinishReason).
+bool EndedByServer(v1::FinishReason reason) {
+  return reason == v1::INTERRUPTED || reason == v1::SERVER_SHUTDOWN;
 }
 
 bool WriteJobJson(const std::string& path, int index, const JobOutcome& outcome) {
@@ -90,8 +81,33 @@ std::string JobEventsPath(const std::string& jobs_dir, int index) {
 }
 
 bool WasInterruptedByServer(const v1::Finished& finished) {
-  return (finished.state() == v1::FAILED && finished.error_message() == kInterruptedMessage) ||
-         (finished.state() == v1::CANCELLED && finished.error_message() == kShuttingDownMessage);
+  return EndedByServer(finished.reason());
+}
+
+NextStep DecideNextStep(const CallEnd& end) {
+  if (!end.accepted) {
+    // No job exists, so this was not an attempt.
+    switch (end.code) {
+      case grpc::StatusCode::RESOURCE_EXHAUSTED:
+        return NextStep::kWaitForRoom;
+      case grpc::StatusCode::INVALID_ARGUMENT:
+      case grpc::StatusCode::FAILED_PRECONDITION:
+      case grpc::StatusCode::OUT_OF_RANGE:
+      case grpc::StatusCode::UNIMPLEMENTED:
+      case grpc::StatusCode::PERMISSION_DENIED:
+      case grpc::StatusCode::UNAUTHENTICATED:
+        return NextStep::kStopSweep;  // every job of the sweep would be refused alike
+      default:
+        // UNAVAILABLE while a replica drains or restarts, deadlines, ...
+        return end.waited_too_long ? NextStep::kGiveUp : NextStep::kRetryRefused;
+    }
+  }
+  if (end.finished) {
+    return EndedByServer(end.reason) ? NextStep::kResubmit : NextStep::kRecord;
+  }
+  // Accepted, and its stream broke before the terminal event.
+  if (end.code == grpc::StatusCode::NOT_FOUND) return NextStep::kResubmit;  // e.g. data dir gone
+  return end.waited_too_long ? NextStep::kResubmit : NextStep::kRewatch;
 }
 
 bool LoadFinishedJob(const std::string& jobs_dir, int index, JobOutcome* outcome) {
@@ -143,8 +159,8 @@ SweepRunner::SweepRunner(ServerTarget target, SweepRunOptions options, std::ostr
       log_(log),
       balanced_(MakeBalancedChannel(target_)) {}
 
-bool SweepRunner::Run(const std::vector<SweepJob>& jobs, std::vector<JobOutcome>* outcomes,
-                      std::string* error) {
+SweepRunEnd SweepRunner::Run(const std::vector<SweepJob>& jobs, std::vector<JobOutcome>* outcomes,
+                             std::string* error) {
   outcomes->resize(jobs.size());
   to_run_ = static_cast<int>(std::count_if(outcomes->begin(), outcomes->end(),
                                            [](const JobOutcome& o) { return !o.finished; }));
@@ -160,13 +176,9 @@ bool SweepRunner::Run(const std::vector<SweepJob>& jobs, std::vector<JobOutcome>
   std::lock_guard<std::mutex> lock(mutex_);
   if (!fatal_error_.empty()) {
     *error = fatal_error_;
-    return false;
+    return SweepRunEnd::kFatalError;
   }
-  if (stop_) {
-    *error = "interrupted";
-    return false;
-  }
-  return true;
+  return stop_ ? SweepRunEnd::kInterrupted : SweepRunEnd::kRanAll;
 }
 
 void SweepRunner::WarmUpReplicas() {
@@ -180,6 +192,11 @@ void SweepRunner::WarmUpReplicas() {
   }
   const auto deadline = std::chrono::system_clock::now() + std::chrono::seconds(2);
   for (const auto& channel : channels) channel->WaitForConnected(deadline);
+}
+
+std::chrono::steady_clock::duration SweepRunner::ReconnectWindow() const {
+  return std::chrono::duration_cast<Clock::duration>(
+      std::chrono::duration<double>(options_.reconnect_seconds));
 }
 
 void SweepRunner::Interrupt() {
@@ -229,36 +246,20 @@ void SweepRunner::WorkerLoop(const std::vector<SweepJob>& jobs, std::vector<JobO
 
 void SweepRunner::RunOne(const SweepJob& job, JobOutcome* outcome) {
   const Clock::time_point started = Clock::now();
-  const std::string final_path = JobEventsPath(options_.jobs_dir, job.index);
-  const std::string partial_path = final_path + ".partial";
-  const auto stub = v1::SgdSpectra::NewStub(balanced_);
+  const std::string partial_path = JobEventsPath(options_.jobs_dir, job.index) + ".partial";
   double backoff_seconds = 0.25;
-  auto back_off = [&] {
+  const std::function<bool()> pause = [this, &backoff_seconds] {
     const bool go_on = SleepUnlessStopped(backoff_seconds);
     backoff_seconds = std::min(2 * backoff_seconds, 5.0);
     return go_on;
   };
-
-  const auto reconnect = std::chrono::duration_cast<Clock::duration>(
-      std::chrono::duration<double>(options_.reconnect_seconds));
-  std::optional<Clock::time_point> refused_since;  // first refusal of the current submission
+  std::optional<Clock::time_point> refused_since;  // first transient refusal of this submission
   while (!stop_) {
     if (outcome->attempts >= options_.max_attempts) {
       outcome->error = "gave up after " + std::to_string(outcome->attempts) + " submissions";
       return;
     }
-    // A replica to submit to, waiting for one to come back if none is reachable.
-    const Clock::time_point wait_until = Clock::now() + reconnect;
-    while (!balanced_->WaitForConnected(std::chrono::system_clock::now() +
-                                        std::chrono::milliseconds(500))) {
-      if (stop_) return;
-      if (Clock::now() > wait_until) {
-        outcome->error = "no replica of " + target_.given + " reachable for " +
-                         std::to_string(options_.reconnect_seconds) + " s";
-        return;
-      }
-    }
-
+    if (!WaitForAReplica(outcome)) return;
     std::ofstream events(partial_path, std::ios::trunc);
     if (!events) {
       Fatal("cannot write " + partial_path);
@@ -266,114 +267,150 @@ void SweepRunner::RunOne(const SweepJob& job, JobOutcome* outcome) {
     }
     StreamState state;
     grpc::Status status;
-    {
+    const NextStep next = SubmitOnce(job, refused_since, pause, &events, &state, &status, outcome);
+    events.close();
+    if (stop_ && !state.finished && next != NextStep::kStopSweep) return;
+    if (!state.job_id.empty()) refused_since.reset();
+    if (next == NextStep::kRetryRefused && !refused_since) refused_since = Clock::now();
+    if (!TakeStep(next, job, state, status, SecondsSince(started), pause, outcome)) return;
+  }
+}
+
+NextStep SweepRunner::SubmitOnce(const SweepJob& job,
+                                 const std::optional<Clock::time_point>& refused_since,
+                                 const std::function<bool()>& pause, std::ofstream* events,
+                                 StreamState* state, grpc::Status* status, JobOutcome* outcome) {
+  *status = SubmitAndRead(job, events, state);
+  CallEnd end{!state->job_id.empty(), state->finished, state->final_event.reason(),
+              status->error_code(), false};
+  if (end.accepted) {
+    ++outcome->attempts;
+    outcome->job_id = state->job_id;
+    outcome->endpoint = target_.endpoints.size() == 1 ? target_.endpoints[0] : "";
+  } else {
+    end.waited_too_long =
+        refused_since.has_value() && Clock::now() - *refused_since > ReconnectWindow();
+  }
+  NextStep next = DecideNextStep(end);
+  if (next == NextStep::kRewatch) next = FollowJob(job, events, state, outcome, pause);
+  if (state->finished && outcome->endpoint.empty()) {
+    std::shared_ptr<grpc::Channel> replica;
+    LocateJob(target_, state->job_id, options_.rpc_timeout_seconds, &replica, &outcome->endpoint);
+  }
+  return next;
+}
+
+bool SweepRunner::TakeStep(NextStep next, const SweepJob& job, const StreamState& state,
+                           const grpc::Status& status, double seconds,
+                           const std::function<bool()>& pause, JobOutcome* outcome) {
+  switch (next) {
+    case NextStep::kRecord:
+      RecordFinished(job, state, seconds, outcome);
+      return false;
+    case NextStep::kResubmit:
+      KeepAttempt(job.index, outcome->attempts,
+                  JobEventsPath(options_.jobs_dir, job.index) + ".partial");
+      if (state.finished) {
+        // The server ended the job: submit again at once.
+        std::lock_guard<std::mutex> lock(mutex_);
+        *log_ << "job #" << job.index << " (" << state.job_id << " on " << outcome->endpoint
+              << ") ended " << DescribeFinish(state.final_event) << "; submitting again"
+              << std::endl;
+        return true;
+      }
+      return pause();
+    case NextStep::kWaitForRoom:
+    case NextStep::kRetryRefused:
+      return pause();
+    case NextStep::kGiveUp:
+      outcome->error = "not accepted for " + std::to_string(options_.reconnect_seconds) +
+                       " s: " + FormatRpcError(status);
+      return false;
+    case NextStep::kStopSweep:
+      Fatal("job #" + std::to_string(job.index) + ": " + FormatRpcError(status));
+      return false;
+    case NextStep::kRewatch:
+      return false;  // FollowJob returns it only when the sweep stopped
+  }
+  return false;
+}
+
+bool SweepRunner::WaitForAReplica(JobOutcome* outcome) {
+  const Clock::time_point wait_until = Clock::now() + ReconnectWindow();
+  while (!balanced_->WaitForConnected(std::chrono::system_clock::now() +
+                                      std::chrono::milliseconds(500))) {
+    if (stop_) return false;
+    if (Clock::now() > wait_until) {
+      outcome->error = "no replica of " + target_.given + " reachable for " +
+                       std::to_string(options_.reconnect_seconds) + " s";
+      return false;
+    }
+  }
+  return true;
+}
+
+grpc::Status SweepRunner::SubmitAndRead(const SweepJob& job, std::ofstream* events,
+                                        StreamState* state) {
+  grpc::ClientContext call;
+  Track(&call);
+  v1::SubmitJobRequest request;
+  *request.mutable_spec() = job.spec;
+  std::unique_ptr<grpc::ClientReader<v1::JobEvent>> reader =
+      v1::SgdSpectra::NewStub(balanced_)->RunJob(&call, request);
+  const grpc::Status status = ConsumeStream(reader.get(), events, state);
+  Untrack(&call);
+  return status;
+}
+
+NextStep SweepRunner::FollowJob(const SweepJob& job, std::ofstream* events, StreamState* state,
+                                JobOutcome* outcome, const std::function<bool()>& pause) {
+  const Clock::time_point reattach_until = Clock::now() + ReconnectWindow();
+  while (!stop_) {
+    std::shared_ptr<grpc::Channel> replica;
+    std::string endpoint;
+    const grpc::Status located =
+        LocateJob(target_, state->job_id, options_.rpc_timeout_seconds, &replica, &endpoint);
+    if (located.ok()) {
+      outcome->endpoint = endpoint;
       grpc::ClientContext call;
       Track(&call);
-      v1::SubmitJobRequest request;
-      *request.mutable_spec() = job.spec;
-      std::unique_ptr<grpc::ClientReader<v1::JobEvent>> reader = stub->RunJob(&call, request);
-      status = ConsumeStream(reader.get(), &events, &state);
+      v1::WatchJobRequest request;
+      request.set_job_id(state->job_id);
+      request.set_after_seq(state->last_seq);
+      auto reader = v1::SgdSpectra::NewStub(replica)->WatchJob(&call, request);
+      ConsumeStream(reader.get(), events, state);
       Untrack(&call);
     }
-    if (state.job_id.empty()) {
-      // Refused before a job existed: not an attempt. A full queue is waited out; a bad spec
-      // stops the sweep; anything else (UNAVAILABLE while a replica drains or restarts, ...)
-      // is retried for up to reconnect_seconds.
-      switch (status.error_code()) {
-        case grpc::StatusCode::RESOURCE_EXHAUSTED:
-          if (!back_off()) return;
-          continue;
-        case grpc::StatusCode::INVALID_ARGUMENT:
-        case grpc::StatusCode::FAILED_PRECONDITION:
-        case grpc::StatusCode::OUT_OF_RANGE:
-        case grpc::StatusCode::UNIMPLEMENTED:
-        case grpc::StatusCode::PERMISSION_DENIED:
-        case grpc::StatusCode::UNAUTHENTICATED:
-          Fatal("job #" + std::to_string(job.index) + ": " + FormatRpcError(status));
-          return;
-        default:
-          break;
-      }
-      if (stop_) return;
-      if (!refused_since) refused_since = Clock::now();
-      if (Clock::now() - *refused_since > reconnect) {
-        outcome->error = "not accepted for " + std::to_string(options_.reconnect_seconds) +
-                         " s: " + FormatRpcError(status);
-        return;
-      }
-      if (!back_off()) return;
-      continue;
-    }
-    refused_since.reset();
-    ++outcome->attempts;
-    outcome->job_id = state.job_id;
-    outcome->endpoint = target_.endpoints.size() == 1 ? target_.endpoints[0] : "";
-
-    // Accepted but the stream broke: follow the job on its replica.
-    bool lost = false;
-    const Clock::time_point reattach_until = Clock::now() + reconnect;
-    while (!state.finished && !state.job_id.empty() && !stop_) {
-      std::shared_ptr<grpc::Channel> replica;
-      std::string endpoint;
-      const grpc::Status located =
-          LocateJob(target_, state.job_id, options_.rpc_timeout_seconds, &replica, &endpoint);
-      if (located.error_code() == grpc::StatusCode::NOT_FOUND) {
-        lost = true;  // no replica knows it (e.g. its data dir is gone): submit again
-        break;
-      }
-      if (located.ok()) {
-        outcome->endpoint = endpoint;
-        grpc::ClientContext call;
-        Track(&call);
-        v1::WatchJobRequest request;
-        request.set_job_id(state.job_id);
-        request.set_after_seq(state.last_seq);
-        auto reader = v1::SgdSpectra::NewStub(replica)->WatchJob(&call, request);
-        ConsumeStream(reader.get(), &events, &state);
-        Untrack(&call);
-        if (state.finished) break;
-      }
-      if (Clock::now() > reattach_until) {
+    const CallEnd end{true, state->finished, state->final_event.reason(), located.error_code(),
+                      Clock::now() > reattach_until};
+    const NextStep next = DecideNextStep(end);
+    if (next != NextStep::kRewatch) {
+      if (!end.finished && end.waited_too_long && end.code != grpc::StatusCode::NOT_FOUND) {
         // Its replica stayed away: run the job again wherever a replica is up.
         std::lock_guard<std::mutex> lock(mutex_);
-        *log_ << "job #" << job.index << " (" << state.job_id << ") unreachable for "
-              << options_.reconnect_seconds << " s after event " << state.last_seq << " ("
+        *log_ << "job #" << job.index << " (" << state->job_id << ") unreachable for "
+              << options_.reconnect_seconds << " s after event " << state->last_seq << " ("
               << located.error_message() << "): submitting again" << std::endl;
-        lost = true;
-        break;
       }
-      if (!back_off()) return;
+      return next;
     }
-    if (stop_ && !state.finished) return;
-    if (lost || !state.finished) {
-      events.close();
-      KeepAttempt(job.index, outcome->attempts, partial_path);
-      if (!back_off()) return;
-      continue;
-    }
-    if (outcome->endpoint.empty()) {
-      std::shared_ptr<grpc::Channel> replica;
-      LocateJob(target_, state.job_id, options_.rpc_timeout_seconds, &replica, &outcome->endpoint);
-    }
-    events.close();
-    if (WasInterruptedByServer(state.final_event)) {
-      KeepAttempt(job.index, outcome->attempts, partial_path);
-      std::lock_guard<std::mutex> lock(mutex_);
-      *log_ << "job #" << job.index << " (" << state.job_id << " on " << outcome->endpoint
-            << ") ended \"" << state.final_event.error_message() << "\": submitting again"
-            << std::endl;
-      continue;
-    }
-    outcome->finished = true;
-    outcome->final_event = state.final_event;
-    outcome->accepted = state.accepted;
-    outcome->seconds = SecondsSince(started);
-    if (std::rename(partial_path.c_str(), final_path.c_str()) != 0 ||
-        !WriteJobJson(IndexStem(options_.jobs_dir, job.index) + ".job.json", job.index, *outcome)) {
-      Fatal("cannot write the results of job #" + std::to_string(job.index) + " in " +
-            options_.jobs_dir);
-    }
-    return;
+    if (!pause()) break;
+  }
+  return NextStep::kRewatch;
+}
+
+void SweepRunner::RecordFinished(const SweepJob& job, const StreamState& state, double seconds,
+                                 JobOutcome* outcome) {
+  const std::string final_path = JobEventsPath(options_.jobs_dir, job.index);
+  const std::string partial_path = final_path + ".partial";
+  outcome->finished = true;
+  outcome->final_event = state.final_event;
+  outcome->accepted = state.accepted;
+  outcome->seconds = seconds;
+  if (std::rename(partial_path.c_str(), final_path.c_str()) != 0 ||
+      !WriteJobJson(IndexStem(options_.jobs_dir, job.index) + ".job.json", job.index, *outcome)) {
+    Fatal("cannot write the results of job #" + std::to_string(job.index) + " in " +
+          options_.jobs_dir);
   }
 }
 
@@ -394,13 +431,11 @@ void SweepRunner::Report(const SweepJob& job, const JobOutcome& outcome) {
     return;
   }
   const v1::Finished& finished = outcome.final_event;
-  *log_ << v1::JobState_Name(finished.state());
+  *log_ << DescribeFinish(finished);
   if (finished.has_rank()) {
     *log_ << " accuracy " << std::fixed << std::setprecision(4) << finished.final_test_accuracy()
           << std::defaultfloat << " rank " << finished.rank().outlier_rank() << "/"
           << finished.rank().expected_rank();
-  } else if (!finished.error_message().empty()) {
-    *log_ << " (" << finished.error_message() << ")";
   }
   *log_ << " on " << (outcome.endpoint.empty() ? "?" : outcome.endpoint) << ", " << outcome.attempts
         << (outcome.attempts == 1 ? " submission, " : " submissions, ") << std::fixed

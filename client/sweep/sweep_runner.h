@@ -11,13 +11,13 @@
 // event is written, beside `NNNN.job.json` ({index, job_id, endpoint, attempts, seconds}).
 // A file without the ".partial" suffix therefore always holds a whole job.
 //
-// Surviving replicas that go away:
+// Surviving replicas that go away (the whole policy is DecideNextStep below):
 //   * the stream breaks but the job was accepted: find the job's replica (LocateJob) and
 //     WatchJob from the last event seen, waiting up to `reconnect_seconds` for it to come back;
 //     a job no replica knows, or whose replica stays away longer, is submitted again;
-//   * the job ended FAILED "interrupted" (the replica restarted) or CANCELLED "server shutting
-//     down" (it drained): the job is submitted again, up to `max_attempts` submissions; the
-//     events of every attempt that did not finish are kept as `NNNN.attempt-K.events.jsonl`;
+//   * the job ended with Finished.reason INTERRUPTED (the replica restarted) or SERVER_SHUTDOWN
+//     (it drained): the job is submitted again, up to `max_attempts` submissions; the events
+//     of every attempt that did not finish are kept as `NNNN.attempt-K.events.jsonl`;
 //   * refused before acceptance (no job exists, so not an attempt): RESOURCE_EXHAUSTED (queue
 //     full) is waited out; UNAVAILABLE and other transient codes are retried for up to
 //     `reconnect_seconds`.
@@ -32,8 +32,13 @@
 #include <grpcpp/grpcpp.h>
 
 #include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <fstream>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <ostream>
 #include <set>
 #include <string>
@@ -44,6 +49,15 @@
 #include "sgdspectra/v1/jobs.pb.h"
 
 namespace sgdspectra::client {
+
+// What one job's streams have shown so far (RunJob, then WatchJob after a break).
+struct StreamState {
+  std::string job_id;
+  std::int64_t last_seq = 0;
+  bool finished = false;
+  v1::Finished final_event;
+  v1::Accepted accepted;
+};
 
 struct SweepRunOptions {
   std::string jobs_dir;             // must exist
@@ -69,41 +83,102 @@ struct JobOutcome {
 // "<jobs_dir>/0007.events.jsonl": where job `index`'s events end up (at least 4 digits).
 std::string JobEventsPath(const std::string& jobs_dir, int index);
 
-// True when `finished` says the server stopped under the job (restart or drain) rather than
-// the job failing or a user cancelling it: submitting it again is the right response.
+// True when `finished.reason` says the server stopped under the job (INTERRUPTED by a restart,
+// SERVER_SHUTDOWN by a drain) rather than the job failing or a user cancelling it: submitting
+// it again is the right response. False for a reason of 0 (a server older than the field).
 bool WasInterruptedByServer(const v1::Finished& finished);
+
+// What the runner does with a job after a call for it ended.
+enum class NextStep {
+  kRecord,        // it ended by itself (COMPLETED, RUN_FAILED, CANCELLED_BY_USER, ...): keep it
+  kRewatch,       // accepted, but the stream broke: find its replica, watch from the last event
+  kResubmit,      // the server ended it (WasInterruptedByServer), or lost it: a new attempt
+  kWaitForRoom,   // refused with RESOURCE_EXHAUSTED (queue full): submit again after a pause
+  kRetryRefused,  // refused before a job existed, maybe transiently: submit again after a pause
+  kGiveUp,        // refused for longer than reconnect_seconds: leave the job unfinished
+  kStopSweep,     // refused as wrong (bad spec, no permission): every job would be; stop all
+};
+
+// How the calls for one submission of a job have ended so far.
+struct CallEnd {
+  bool accepted = false;  // a job id was seen: the job exists on some replica
+  bool finished = false;  // its terminal event was seen
+  v1::FinishReason reason = v1::FINISH_REASON_UNSPECIFIED;  // when finished
+  // The status of the last call: the RunJob stream, or LocateJob while following the job.
+  grpc::StatusCode code = grpc::StatusCode::OK;
+  // Refused (not accepted) or unreachable (accepted) for longer than reconnect_seconds.
+  bool waited_too_long = false;
+};
+
+// The retry policy in one place: "record / re-watch / resubmit / wait / give up / stop" from
+// the finish reason and the call's status. Pure function.
+NextStep DecideNextStep(const CallEnd& end);
 
 // Loads a finished job of an earlier run from its events file and job.json. False when the
 // job has no whole events file.
 bool LoadFinishedJob(const std::string& jobs_dir, int index, JobOutcome* outcome);
+
+// How SweepRunner::Run() ended.
+enum class SweepRunEnd {
+  kRanAll,       // every job was run to an outcome (finished, or given up with its error)
+  kInterrupted,  // Interrupt() (Ctrl-C): jobs in flight go on on their servers
+  kFatalError,   // a job showed the sweep cannot succeed (e.g. INVALID_ARGUMENT); see *error
+};
 
 class SweepRunner {
  public:
   SweepRunner(ServerTarget target, SweepRunOptions options, std::ostream* log);
 
   // Runs every job whose outcome is not already finished (*outcomes is indexed like `jobs`;
-  // entries already finished are kept). Returns false with *error when the sweep had to stop
-  // (a bad spec, or Interrupt()); outcomes of the jobs that ended stay valid either way.
-  bool Run(const std::vector<SweepJob>& jobs, std::vector<JobOutcome>* outcomes,
-           std::string* error);
+  // entries already finished are kept). kFatalError sets *error. Outcomes of the jobs that
+  // ended stay valid however the sweep ended.
+  SweepRunEnd Run(const std::vector<SweepJob>& jobs, std::vector<JobOutcome>* outcomes,
+                  std::string* error);
 
   // Stops starting jobs and ends the open streams; the jobs go on on their servers.
   void Interrupt();
   bool interrupted() const { return stop_.load(); }
 
  private:
-  class JobAttempt;
   // Connects to each endpoint (gRPC shares the connections between channels with the same
   // arguments, so the balanced channel's are ready too); bounded by 2 s.
   void WarmUpReplicas();
   void WorkerLoop(const std::vector<SweepJob>& jobs, std::vector<JobOutcome>* outcomes);
+  // Submits the job until it is recorded, given up, or the sweep stops.
   void RunOne(const SweepJob& job, JobOutcome* outcome);
+  // Waits up to reconnect_seconds until some replica is connected; false (with
+  // outcome->error unless the sweep stopped) if none is.
+  bool WaitForAReplica(JobOutcome* outcome);
+  // One submission: RunJob, then following the job if its stream broke (FollowJob). Counts
+  // the attempt once the job is accepted; returns what to do next (DecideNextStep).
+  // `refused_since`: the first transient refusal of this job's submission, if any.
+  NextStep SubmitOnce(const SweepJob& job,
+                      const std::optional<std::chrono::steady_clock::time_point>& refused_since,
+                      const std::function<bool()>& pause, std::ofstream* events, StreamState* state,
+                      grpc::Status* status, JobOutcome* outcome);
+  // Does `next` (records, keeps the attempt's events, pauses, gives up or stops the sweep);
+  // true if the job is to be submitted again.
+  bool TakeStep(NextStep next, const SweepJob& job, const StreamState& state,
+                const grpc::Status& status, double seconds, const std::function<bool()>& pause,
+                JobOutcome* outcome);
+  // One RunJob call, its events appended to `events`.
+  grpc::Status SubmitAndRead(const SweepJob& job, std::ofstream* events, StreamState* state);
+  // Follows an accepted job whose stream broke: finds its replica and watches it from the
+  // last event seen, pausing between tries, until DecideNextStep says anything but kRewatch
+  // (returned) or the sweep stops (kRewatch returned).
+  NextStep FollowJob(const SweepJob& job, std::ofstream* events, StreamState* state,
+                     JobOutcome* outcome, const std::function<bool()>& pause);
+  // Renames the events file into place and writes NNNN.job.json.
+  void RecordFinished(const SweepJob& job, const StreamState& state, double seconds,
+                      JobOutcome* outcome);
   void Fatal(const std::string& message);
   void Report(const SweepJob& job, const JobOutcome& outcome);
   // Keeps an attempt that did not finish the job as NNNN.attempt-K.events.jsonl.
   void KeepAttempt(int index, int attempt, const std::string& partial_path) const;
   // Sleeps up to `seconds` unless the sweep stops; false if it stopped.
   bool SleepUnlessStopped(double seconds);
+  // options_.reconnect_seconds as a duration.
+  std::chrono::steady_clock::duration ReconnectWindow() const;
   void Track(grpc::ClientContext* call);
   void Untrack(grpc::ClientContext* call);
 

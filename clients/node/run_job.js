@@ -1,16 +1,34 @@
 #!/usr/bin/env node
 'use strict';
 // Runs one sgdspectra job (RunJob) and prints each JobEvent as one JSON line on stdout.
-// Exit codes follow the `sgdspectra` CLI: 0 the job SUCCEEDED, 1 it FAILED, 2 usage or spec
-// error (nothing sent), 3 it was CANCELLED, 4 RPC error ("error: <CODE>: <message>" on stderr,
-// also when the stream ends without a `finished` event), 130 interrupted (the job goes on).
+// Exit codes follow the `sgdspectra` CLI and, like it, Finished.reason: 0 the job SUCCEEDED
+// (COMPLETED), 1 it FAILED by itself, 2 usage or spec error (nothing sent), 3 a user CANCELLED
+// it, 4 RPC error ("error: <CODE>: <message>" on stderr, also when the stream ends without a
+// `finished` event), 7 the server ended it (INTERRUPTED or SERVER_SHUTDOWN: submitting the same
+// spec again is safe), 130 interrupted (the job goes on).
 
 const fs = require('node:fs');
 const {parseArgs} = require('node:util');
 const {DEFAULT_PROTO_PATH, DEFAULT_SPEC, SpecError, createClient, normalizeSpec, statusName} =
     require('./sgdspectra');
 
-const EXIT = {ok: 0, jobFailed: 1, usage: 2, jobCancelled: 3, rpcError: 4, interrupted: 130};
+const EXIT = {ok: 0, jobFailed: 1, usage: 2, jobCancelled: 3, rpcError: 4, endedByServer: 7,
+              interrupted: 130};
+
+// The exit code of a job's end, decided on Finished.reason (the state decides only for a server
+// older than the field, which sends FINISH_REASON_UNSPECIFIED).
+function exitCodeOf(finished) {
+  switch (finished.reason) {
+    case 'COMPLETED': return EXIT.ok;
+    case 'CANCELLED_BY_USER': return EXIT.jobCancelled;
+    case 'INTERRUPTED':
+    case 'SERVER_SHUTDOWN': return EXIT.endedByServer;
+    case 'FINISH_REASON_UNSPECIFIED':
+      return finished.state === 'SUCCEEDED' ? EXIT.ok
+          : finished.state === 'CANCELLED' ? EXIT.jobCancelled : EXIT.jobFailed;
+    default: return EXIT.jobFailed;  // RUN_FAILED, STORE_ERROR, INTERNAL, newer values
+  }
+}
 
 const USAGE = `usage: run_job.js [--server HOST:PORT] [--spec FILE] [--token TOKEN] [--no-progress]
 
@@ -20,7 +38,8 @@ const USAGE = `usage: run_job.js [--server HOST:PORT] [--spec FILE] [--token TOK
   --token TOKEN       sent as "authorization: Bearer TOKEN" (default $SGDSPECTRA_TOKEN)
   --proto FILE        jobs.proto to load (default ${DEFAULT_PROTO_PATH})
   --no-progress       do not print progress events
-Exit: 0 SUCCEEDED, 1 FAILED, 2 usage/spec error, 3 CANCELLED, 4 RPC error, 130 interrupted.
+Exit: 0 SUCCEEDED, 1 FAILED, 2 usage/spec error, 3 CANCELLED by a user, 4 RPC error,
+      7 ended by the server (restart or drain; submit again), 130 interrupted.
 `;
 
 function usageError(message, showUsage = true) {
@@ -76,7 +95,7 @@ function main() {
     throw e;
   }
 
-  let finishedState = null;
+  let finished = null;
   let rpcError = null;
   let interrupted = false;
   let jobId = '';
@@ -93,21 +112,21 @@ function main() {
     } else if (rpcError) {
       process.stderr.write(`error: ${statusName(rpcError.code)}: ${rpcError.details}\n`);
       process.exitCode = EXIT.rpcError;
-    } else if (finishedState === null) {
+    } else if (finished === null) {
       process.stderr.write('error: INTERNAL: the stream ended without a finished event\n');
       process.exitCode = EXIT.rpcError;
     } else {
-      process.exitCode = finishedState === 'SUCCEEDED' ? EXIT.ok
-          : finishedState === 'CANCELLED' ? EXIT.jobCancelled : EXIT.jobFailed;
+      process.exitCode = exitCodeOf(finished);
     }
   };
 
   call.on('data', (event) => {
     jobId = event.job_id;
     if (event.kind === 'finished') {
-      finishedState = event.finished.state;
-      if (finishedState !== 'SUCCEEDED' && event.finished.error_message) {
-        process.stderr.write(`job ${jobId} ${finishedState}: ${event.finished.error_message}\n`);
+      finished = event.finished;
+      if (finished.state !== 'SUCCEEDED') {
+        process.stderr.write(`job ${jobId} ${finished.state} (${finished.reason})` +
+                             (finished.error_message ? `: ${finished.error_message}` : '') + '\n');
       }
     }
     if (event.kind === 'progress' && args['no-progress']) return;

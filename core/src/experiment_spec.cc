@@ -3,9 +3,13 @@
 #include <Eigen/Cholesky>
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <sstream>
+#include <type_traits>
+#include <variant>
 
 #include "sgdspectra/core/gram_form.h"
+#include "sgdspectra/core/spec_fields.h"
 #include "sgdspectra/core/types.h"
 
 namespace sgdspectra {
@@ -27,9 +31,21 @@ Status OutOfRange(const char* field, const std::string& bound, double value) {
 bool InClosed(double v, double lo, double hi) { return v >= lo && v <= hi; }
 bool InLeftOpen(double v, double lo, double hi) { return v > lo && v <= hi; }
 
-constexpr long kMaxDim = 100000;
-constexpr int kMaxClasses = 64;
 constexpr long kMaxSteps = 10000000000L;
+
+// A numeric member's value as a double (the bounds' type); nullopt for strings, lists, enums.
+std::optional<double> NumericValue(const SpecMember& member) {
+  return std::visit(
+      [](auto* value) -> std::optional<double> {
+        using T = std::remove_pointer_t<decltype(value)>;
+        if constexpr (std::is_arithmetic_v<T>) {
+          return static_cast<double>(*value);
+        } else {
+          return std::nullopt;
+        }
+      },
+      member);
+}
 
 }  // namespace
 
@@ -131,48 +147,40 @@ std::vector<long> ExperimentSpec::SnapshotSteps() const {
   return steps;
 }
 
-Status ExperimentSpec::Validate() const {
-  if (name.size() > 200) return OutOfRange("name", "at most 200 bytes", name.size());
-  if (random_stream_version < 1 || random_stream_version > kLatestRandomStreamVersion) {
-    return OutOfRange("random_stream_version",
-                      "0 (latest) or in [1, " + std::to_string(kLatestRandomStreamVersion) + "]",
-                      random_stream_version);
-  }
-  if (task == TaskKind::kXor) {
-    Status xor_status = ValidateXor();
-    if (!xor_status.ok()) return xor_status;
-  } else if (task == TaskKind::kKgmm) {
-    Status kgmm_status = ValidateKgmm();
-    if (!kgmm_status.ok()) return kgmm_status;
-  } else {
-    return Status::InvalidArgument("task: unknown task");
-  }
-  return ValidateRun();
+ExperimentSpec ExperimentSpec::Resolved() const {
+  ExperimentSpec resolved = *this;
+  resolved.analysis.top_r = ResolvedTopR();
+  resolved.analysis.top_r_full = ResolvedTopRFull();
+  resolved.progress_every_steps = ResolvedProgressEvery();
+  return resolved;
 }
 
-Status ExperimentSpec::ValidateXor() const {
-  const XorSpec& x = xor_task;
-  if (x.dim < 4 || x.dim > kMaxDim) return OutOfRange("xor_task.dim", "in [4, 100000]", x.dim);
-  if (x.hidden < 1 || x.hidden > 64) return OutOfRange("xor_task.hidden", "in [1, 64]", x.hidden);
-  if (!InLeftOpen(x.snr, 0, 1e8)) return OutOfRange("xor_task.snr", "in (0, 1e8]", x.snr);
-  if (!InClosed(x.ridge, 0, 1000)) return OutOfRange("xor_task.ridge", "in [0, 1000]", x.ridge);
-  if (!InClosed(x.second_layer_margin, 0, 1000)) {
-    return OutOfRange("xor_task.second_layer_margin", "in [0, 1000]", x.second_layer_margin);
+Status ExperimentSpec::Validate() const {
+  if (name.size() > kMaxNameBytes) return OutOfRange("name", "at most 200 bytes", name.size());
+  if (task != TaskKind::kKgmm && task != TaskKind::kXor) {
+    return Status::InvalidArgument("task: unknown task");
   }
-  if (x.decoy_draws < 1 || x.decoy_draws > 64) {
-    return OutOfRange("xor_task.decoy_draws", "in [1, 64]", x.decoy_draws);
+  // Every row's own bound first, so that the cross-field rules below see values in range.
+  for (const SpecField& field : SpecFields()) {
+    if (!field.bound || (field.applies != nullptr && !field.applies(*this))) continue;
+    const std::optional<double> value = NumericValue(MemberOf(field, *this));
+    if (value && !field.bound->Contains(*value)) {
+      return OutOfRange(field.path, field.bound->Describe(), *value);
+    }
+  }
+  for (Status (ExperimentSpec::*rules)() const :
+       {&ExperimentSpec::ValidateKgmmRules, &ExperimentSpec::ValidateSgdAndSchedule,
+        &ExperimentSpec::ValidateAnalysisRules, &ExperimentSpec::ValidateResources}) {
+    Status status = (this->*rules)();
+    if (!status.ok()) return status;
   }
   return Status::Ok();
 }
 
-Status ExperimentSpec::ValidateKgmm() const {
-  if (kgmm.dim < 2 || kgmm.dim > kMaxDim) {
-    return OutOfRange("kgmm.dim", "in [2, 100000]", kgmm.dim);
-  }
+Status ExperimentSpec::ValidateKgmmRules() const {
+  if (task != TaskKind::kKgmm) return Status::Ok();
   const int k = kgmm.num_classes;
-  if (k < 2 || k > kMaxClasses) return OutOfRange("kgmm.num_classes", "in [2, 64]", k);
   if (k > kgmm.dim) return OutOfRange("kgmm.num_classes", "<= kgmm.dim", k);
-  if (!InLeftOpen(kgmm.snr, 0, 1e8)) return OutOfRange("kgmm.snr", "in (0, 1e8]", kgmm.snr);
   if (!kgmm.class_probs.empty()) {
     if (static_cast<int>(kgmm.class_probs.size()) != k) {
       return OutOfRange("kgmm.class_probs", "empty or exactly num_classes entries",
@@ -187,85 +195,54 @@ Status ExperimentSpec::ValidateKgmm() const {
       return OutOfRange("kgmm.class_probs", "summing to 1 (within 1e-6)", total);
     }
   }
-  if (!kgmm.mean_gram.empty()) {
-    if (static_cast<long>(kgmm.mean_gram.size()) != static_cast<long>(k) * k) {
-      return OutOfRange("kgmm.mean_gram", "empty or num_classes^2 entries", kgmm.mean_gram.size());
-    }
-    for (double g : kgmm.mean_gram) {
-      if (!std::isfinite(g) || std::abs(g) > 1e6) {
-        return OutOfRange("kgmm.mean_gram", "finite entries with |g| <= 1e6", g);
-      }
-    }
-    Eigen::Map<const RowMatrix> gram(kgmm.mean_gram.data(), k, k);
-    if ((gram - gram.transpose()).cwiseAbs().maxCoeff() > 1e-9 * (1 + gram.cwiseAbs().maxCoeff())) {
-      return Status::InvalidArgument("kgmm.mean_gram: must be symmetric");
-    }
-    Eigen::LLT<MatrixXd> llt{MatrixXd(gram)};
-    if (llt.info() != Eigen::Success) {
-      return Status::InvalidArgument("kgmm.mean_gram: must be positive definite");
+  if (kgmm.mean_gram.empty()) return Status::Ok();
+  if (static_cast<long>(kgmm.mean_gram.size()) != static_cast<long>(k) * k) {
+    return OutOfRange("kgmm.mean_gram", "empty or num_classes^2 entries", kgmm.mean_gram.size());
+  }
+  for (double g : kgmm.mean_gram) {
+    if (!std::isfinite(g) || std::abs(g) > 1e6) {
+      return OutOfRange("kgmm.mean_gram", "finite entries with |g| <= 1e6", g);
     }
   }
-  if (!InClosed(kgmm.ridge, 0, 1000)) return OutOfRange("kgmm.ridge", "in [0, 1000]", kgmm.ridge);
+  Eigen::Map<const RowMatrix> gram(kgmm.mean_gram.data(), k, k);
+  if ((gram - gram.transpose()).cwiseAbs().maxCoeff() > 1e-9 * (1 + gram.cwiseAbs().maxCoeff())) {
+    return Status::InvalidArgument("kgmm.mean_gram: must be symmetric");
+  }
+  Eigen::LLT<MatrixXd> llt{MatrixXd(gram)};
+  if (llt.info() != Eigen::Success) {
+    return Status::InvalidArgument("kgmm.mean_gram: must be positive definite");
+  }
   return Status::Ok();
 }
 
-Status ExperimentSpec::ValidateRun() const {
-  const int k = NumBlocks();
-  const long dim = Dim();
-
-  // SGD.
-  if (!InLeftOpen(sgd.c_delta, 0, 1000)) {
-    return OutOfRange("sgd.c_delta", "in (0, 1000]", sgd.c_delta);
-  }
-  if (!(sgd.step_size == 0 || InLeftOpen(sgd.step_size, 0, 10))) {
-    return OutOfRange("sgd.step_size", "0 (= c_delta / d) or in (0, 10]", sgd.step_size);
-  }
-  if (sgd.steps < 0 || sgd.steps > kMaxSteps) {
-    return OutOfRange("sgd.steps", "in [0, 1e10]", sgd.steps);
-  }
-  if (!InClosed(sgd.t_end, 0, 1e6)) return OutOfRange("sgd.t_end", "in [0, 1e6]", sgd.t_end);
+Status ExperimentSpec::ValidateSgdAndSchedule() const {
   if (sgd.steps == 0 && !(sgd.t_end / ResolvedStepSize() <= static_cast<double>(kMaxSteps))) {
     return OutOfRange("sgd.t_end", "at most 1e10 steps (t_end / step size)", sgd.t_end);
   }
-
-  // Schedule.
   const long total_steps = ResolvedSteps();
   if (schedule.kind == ScheduleKind::kEverySteps) {
-    if (schedule.every_steps < 1 || schedule.every_steps > kMaxSteps) {
-      return OutOfRange("schedule.every_steps", "in [1, 1e10] for EVERY_STEPS",
-                        schedule.every_steps);
-    }
     if (total_steps / schedule.every_steps > 100000) {
       return OutOfRange("schedule.every_steps",
                         "at least steps / 100000 (at most 100000 snapshots)", schedule.every_steps);
     }
-  } else {
-    if (schedule.num_points < 2 || schedule.num_points > 1000) {
-      return OutOfRange("schedule.num_points", "in [2, 1000]", schedule.num_points);
-    }
-    const double t_end = total_steps * ResolvedStepSize();
-    if (!(schedule.t_first > 0) || (t_end > 0 && !(schedule.t_first < t_end))) {
-      return OutOfRange("schedule.t_first", "in (0, t_end)", schedule.t_first);
-    }
+    return Status::Ok();
   }
+  const double t_end = total_steps * ResolvedStepSize();
+  if (!(schedule.t_first > 0) || (t_end > 0 && !(schedule.t_first < t_end))) {
+    return OutOfRange("schedule.t_first", "in (0, t_end)", schedule.t_first);
+  }
+  return Status::Ok();
+}
 
-  // Analysis.
-  if (!InClosed(analysis.test_ratio, 0.1, 100)) {
-    return OutOfRange("analysis.test_ratio", "in [0.1, 100]", analysis.test_ratio);
-  }
-  if (TestSampleSize() < 2)
+Status ExperimentSpec::ValidateAnalysisRules() const {
+  if (TestSampleSize() < 2) {
     return OutOfRange("analysis.test_ratio", "giving M_test >= 2", analysis.test_ratio);
-  if (analysis.top_r < 0 || analysis.top_r > 500) {
-    return OutOfRange("analysis.top_r", "in [0, 500]", analysis.top_r);
   }
-  if (ResolvedTopR() >= dim) {
+  if (ResolvedTopR() >= Dim()) {
     return OutOfRange("analysis.top_r", "below the block size d (resolved value shown)",
                       ResolvedTopR());
   }
-  if (analysis.top_r_full < 0 || analysis.top_r_full > 2000) {
-    return OutOfRange("analysis.top_r_full", "in [0, 2000]", analysis.top_r_full);
-  }
-  if (analysis.full_matrices && ResolvedTopRFull() >= k * dim) {
+  if (analysis.full_matrices && ResolvedTopRFull() >= NumBlocks() * Dim()) {
     return OutOfRange("analysis.top_r_full", "below k * d (resolved value shown)",
                       ResolvedTopRFull());
   }
@@ -276,40 +253,15 @@ Status ExperimentSpec::ValidateRun() const {
                         analysis.solver.ncv);
     }
   }
-  if (analysis.certify_below < 1 || analysis.certify_below > 100) {
-    return OutOfRange("analysis.certify_below", "in [1, 100]", analysis.certify_below);
-  }
-  if (!InClosed(analysis.null_tol, 1e-14, 0.1)) {
-    return OutOfRange("analysis.null_tol", "in [1e-14, 0.1]", analysis.null_tol);
-  }
-  if (!InLeftOpen(analysis.solver.tol, 0, 0.1)) {
-    return OutOfRange("analysis.tol", "in (0, 0.1]", analysis.solver.tol);
-  }
-  if (analysis.solver.max_restarts < 1 || analysis.solver.max_restarts > 100000) {
-    return OutOfRange("analysis.max_restarts", "in [1, 100000]", analysis.solver.max_restarts);
-  }
   if (analysis.outliers.method == OutlierMethod::kDecoyNull) {
     return Status::InvalidArgument(
         "analysis.outlier_method: DECOY_NULL applies to hidden-space blocks only (the XOR "
         "second layer always uses it); choose it for no input-space block");
   }
-  if (!InClosed(analysis.outliers.margin, 0, 10)) {
-    return OutOfRange("analysis.outlier_margin", "in [0, 10]", analysis.outliers.margin);
-  }
-  if (!InClosed(analysis.outliers.gap_ratio, 1, 1e6)) {
-    return OutOfRange("analysis.gap_ratio", "in [1, 1e6]", analysis.outliers.gap_ratio);
-  }
-  if (!(analysis.rank_tolerance > 0 && analysis.rank_tolerance < 1)) {
-    return OutOfRange("analysis.rank_tolerance", "in (0, 1)", analysis.rank_tolerance);
-  }
-  if (analysis.threads < 1 || analysis.threads > 256) {
-    return OutOfRange("analysis.threads", "in [1, 256]", analysis.threads);
-  }
+  return Status::Ok();
+}
 
-  // Resources.
-  if (progress_every_steps < 0 || progress_every_steps > 1000000000000L) {
-    return OutOfRange("progress_every_steps", "in [0, 1e12]", progress_every_steps);
-  }
+Status ExperimentSpec::ValidateResources() const {
   if (!InClosed(memory_budget_bytes, 1 << 20, 1099511627776.0)) {
     return OutOfRange("memory_budget_bytes", "in [1 MiB, 1 TiB]", memory_budget_bytes);
   }

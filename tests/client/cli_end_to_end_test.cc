@@ -457,6 +457,19 @@ TEST_F(CliEndToEndTest, CtrlCOnWatchWithCancelOnExitCancelsTheJob) {
   EXPECT_EQ(FinalState(after.out), v1::CANCELLED);
 }
 
+TEST_F(CliEndToEndTest, ARunTheServerDrainsExitsSevenAndSaysWhy) {
+  auto run = StartCli(Concat({"run", "--output", "jsonl"}, kEndlessJob));
+  ASSERT_TRUE(run->ReadStdoutLine().has_value()) << Describe(run->Wait());
+  server_->Signal(SIGTERM);
+  const CliResult result = run->Wait();
+  EXPECT_EQ(server_->Wait(), 0);
+  server_.reset();  // already stopped
+  EXPECT_EQ(result.exit_code, kExitEndedByServer) << Describe(result);
+  EXPECT_EQ(FinalState(result.out), v1::CANCELLED);
+  EXPECT_THAT(result.err, HasSubstr("(SERVER_SHUTDOWN)"));
+  EXPECT_THAT(result.err, HasSubstr("submitting the same spec again is safe"));
+}
+
 // Usage errors need no server: exit 2, nothing sent.
 TEST(CliUsageTest, BadFlagsAndSpecFilesAreUsageErrors) {
   const std::string closed = "127.0.0.1:1";

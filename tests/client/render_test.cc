@@ -406,6 +406,26 @@ TEST(RenderTest, TableOfAFailedJobSaysWhyAndHasNoRank) {
   EXPECT_EQ(Lines(text).back(), "classifier rank: n/a (the run did not reach its end)");
 }
 
+TEST(RenderTest, TableShowsTheFinishReasonBesideTheMessage) {
+  std::vector<v1::JobEvent> events = MakeEventStream(false);
+  v1::Finished* finished = events.back().mutable_finished();
+  finished->set_state(v1::CANCELLED);
+  finished->set_reason(v1::SERVER_SHUTDOWN);
+  finished->set_error_message("server shutting down");
+  EXPECT_THAT(RenderAll(OutputFormat::kTable, events, false),
+              HasSubstr("job job-1 finished: CANCELLED (SERVER_SHUTDOWN): server shutting down"));
+
+  v1::Finished completed;
+  completed.set_state(v1::SUCCEEDED);
+  completed.set_reason(v1::COMPLETED);
+  EXPECT_EQ(DescribeFinish(completed), "SUCCEEDED");
+  v1::Finished newer;  // a reason this client does not know
+  newer.set_state(v1::FAILED);
+  newer.set_reason(static_cast<v1::FinishReason>(99));
+  newer.set_error_message("disk on fire");
+  EXPECT_EQ(DescribeFinish(newer), "FAILED (99): disk on fire");
+}
+
 TEST(RenderTest, InteractiveTableReplacesTheProgressBar) {
   const std::string text = RenderAll(OutputFormat::kTable, MakeEventStream(true), true);
   EXPECT_THAT(text, HasSubstr("steps/s"));

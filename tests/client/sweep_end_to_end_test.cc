@@ -29,6 +29,7 @@ namespace {
 using ::sgdspectra::testing::ChildServer;
 using ::sgdspectra::testing::CliProcess;
 using ::sgdspectra::testing::CliResult;
+using ::testing::ContainsRegex;
 using ::testing::HasSubstr;
 
 constexpr char kCliBinary[] = SGDSPECTRA_CLI_BINARY;
@@ -229,12 +230,12 @@ TEST_F(SweepEndToEndTest, TwoReplicasShareTheJobsAndEveryResultIsCollected) {
   EXPECT_EQ(aggregates[0].at("finished"), "6");
 }
 
-// A server that dies (SIGKILL: its jobs end "interrupted" after the restart) or drains
-// (SIGTERM: they end "server shutting down" at once, and new submissions are refused while it
+// A server that dies (SIGKILL: its jobs end INTERRUPTED after the restart) or drains
+// (SIGTERM: they end SERVER_SHUTDOWN at once, and new submissions are refused while it
 // drains) under a sweep.
 struct RestartCase {
   int signal;
-  const char* message;  // the terminal message the sweep resubmits on
+  v1::FinishReason reason;  // the Finished.reason the sweep resubmits on
 };
 
 class SweepRestartTest : public SweepEndToEndTest,
@@ -264,8 +265,9 @@ TEST_P(SweepRestartTest, ASweepOutlivesAServerRestartByResubmittingInterruptedJo
 
   const CliResult result = sweep->Wait();
   ASSERT_EQ(result.exit_code, kExitOk) << Describe(result);
+  const std::string reason = v1::FinishReason_Name(GetParam().reason);
   EXPECT_THAT(result.err,
-              HasSubstr("ended \"" + std::string(GetParam().message) + "\": submitting again"));
+              ContainsRegex("ended [A-Z]+ \\(" + reason + "\\)[^\n]*; submitting again"));
   const auto rows = ReadSucceededSweep(out, 2);
   ASSERT_EQ(rows.size(), 2u);
   int resubmitted = 0;
@@ -279,15 +281,15 @@ TEST_P(SweepRestartTest, ASweepOutlivesAServerRestartByResubmittingInterruptedJo
       std::ifstream file(kept);
       std::stringstream text;
       text << file.rdbuf();
-      EXPECT_THAT(text.str(), HasSubstr(GetParam().message)) << kept;
+      EXPECT_THAT(text.str(), HasSubstr("\"reason\":\"" + reason + "\"")) << kept;
     }
   }
   EXPECT_GE(resubmitted, 1);
 }
 
 INSTANTIATE_TEST_SUITE_P(KillOrDrain, SweepRestartTest,
-                         ::testing::Values(RestartCase{SIGKILL, "interrupted"},
-                                           RestartCase{SIGTERM, "server shutting down"}),
+                         ::testing::Values(RestartCase{SIGKILL, v1::INTERRUPTED},
+                                           RestartCase{SIGTERM, v1::SERVER_SHUTDOWN}),
                          [](const ::testing::TestParamInfo<RestartCase>& info) {
                            return std::string(info.param.signal == SIGKILL ? "Kill" : "Drain");
                          });

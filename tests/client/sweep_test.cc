@@ -1,5 +1,5 @@
 // Unit tests of the sweep's pieces (no server): seed lists, field names, the grid, the
-// statistics and the tables, and how --server targets are parsed.
+// statistics and the tables, the retry policy, and how --server targets are parsed.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -9,9 +9,10 @@
 #include <sstream>
 
 #include "client/server_target.h"
-#include "client/sweep/spec_field.h"
+#include "client/spec_names.h"
 #include "client/sweep/sweep_plan.h"
 #include "client/sweep/sweep_results.h"
+#include "client/sweep/sweep_runner.h"
 
 namespace sgdspectra::client {
 namespace {
@@ -310,6 +311,74 @@ TEST(ServerTargetTest, MalformedTargetsAreRefused) {
     std::string error;
     EXPECT_FALSE(ParseServerTarget(bad, &target, &error)) << bad;
     EXPECT_THAT(error, HasSubstr("--server")) << bad;
+  }
+}
+
+CallEnd Finished(v1::FinishReason reason) {
+  CallEnd end;
+  end.accepted = true;
+  end.finished = true;
+  end.reason = reason;
+  return end;
+}
+
+CallEnd Refused(grpc::StatusCode code, bool waited_too_long = false) {
+  CallEnd end;
+  end.code = code;
+  end.waited_too_long = waited_too_long;
+  return end;
+}
+
+CallEnd Broken(grpc::StatusCode code, bool waited_too_long = false) {
+  CallEnd end;
+  end.accepted = true;
+  end.code = code;
+  end.waited_too_long = waited_too_long;
+  return end;
+}
+
+TEST(RetryPolicyTest, AJobTheServerEndedIsSubmittedAgainAndEveryOtherEndIsRecorded) {
+  EXPECT_EQ(DecideNextStep(Finished(v1::INTERRUPTED)), NextStep::kResubmit);
+  EXPECT_EQ(DecideNextStep(Finished(v1::SERVER_SHUTDOWN)), NextStep::kResubmit);
+  for (v1::FinishReason reason :
+       {v1::COMPLETED, v1::CANCELLED_BY_USER, v1::RUN_FAILED, v1::STORE_ERROR, v1::INTERNAL,
+        v1::FINISH_REASON_UNSPECIFIED, static_cast<v1::FinishReason>(99)}) {
+    EXPECT_EQ(DecideNextStep(Finished(reason)), NextStep::kRecord) << reason;
+  }
+  // The message is for people: only the reason counts.
+  v1::Finished finished;
+  finished.set_state(v1::FAILED);
+  finished.set_error_message("interrupted");
+  EXPECT_FALSE(WasInterruptedByServer(finished));
+  finished.set_reason(v1::INTERRUPTED);
+  finished.set_error_message("the replica restarted");
+  EXPECT_TRUE(WasInterruptedByServer(finished));
+}
+
+TEST(RetryPolicyTest, ABrokenStreamIsWatchedAgainUntilTheJobIsLostOrItsReplicaStaysAway) {
+  EXPECT_EQ(DecideNextStep(Broken(grpc::StatusCode::UNAVAILABLE)), NextStep::kRewatch);
+  EXPECT_EQ(DecideNextStep(Broken(grpc::StatusCode::OK)), NextStep::kRewatch);
+  EXPECT_EQ(DecideNextStep(Broken(grpc::StatusCode::NOT_FOUND)), NextStep::kResubmit);
+  EXPECT_EQ(DecideNextStep(Broken(grpc::StatusCode::UNAVAILABLE, /*waited_too_long=*/true)),
+            NextStep::kResubmit);
+  // A terminal event seen on the last watch decides, however long it took.
+  CallEnd late = Finished(v1::COMPLETED);
+  late.code = grpc::StatusCode::UNAVAILABLE;
+  late.waited_too_long = true;
+  EXPECT_EQ(DecideNextStep(late), NextStep::kRecord);
+}
+
+TEST(RetryPolicyTest, RefusalsAreWaitedOutRetriedForAWhileOrStopTheSweep) {
+  EXPECT_EQ(DecideNextStep(Refused(grpc::StatusCode::RESOURCE_EXHAUSTED, true)),
+            NextStep::kWaitForRoom);
+  EXPECT_EQ(DecideNextStep(Refused(grpc::StatusCode::UNAVAILABLE)), NextStep::kRetryRefused);
+  EXPECT_EQ(DecideNextStep(Refused(grpc::StatusCode::DEADLINE_EXCEEDED)), NextStep::kRetryRefused);
+  EXPECT_EQ(DecideNextStep(Refused(grpc::StatusCode::UNAVAILABLE, true)), NextStep::kGiveUp);
+  for (grpc::StatusCode code :
+       {grpc::StatusCode::INVALID_ARGUMENT, grpc::StatusCode::FAILED_PRECONDITION,
+        grpc::StatusCode::OUT_OF_RANGE, grpc::StatusCode::UNIMPLEMENTED,
+        grpc::StatusCode::PERMISSION_DENIED, grpc::StatusCode::UNAUTHENTICATED}) {
+    EXPECT_EQ(DecideNextStep(Refused(code)), NextStep::kStopSweep) << code;
   }
 }
 

@@ -7,6 +7,11 @@
 #include <functional>
 #include <limits>
 #include <string>
+#include <type_traits>
+#include <variant>
+#include <vector>
+
+#include "sgdspectra/core/spec_fields.h"
 
 namespace sgdspectra {
 namespace {
@@ -161,6 +166,73 @@ INSTANTIATE_TEST_SUITE_P(
       std::replace(name.begin(), name.end(), '.', '_');
       return name + "_" + std::to_string(info.index);
     });
+
+}  // namespace
+}  // namespace sgdspectra
+
+namespace sgdspectra {
+namespace {
+
+// The bound check runs every row of spec_fields.h: just outside each bound (and NaN for reals)
+// is refused naming the row's path, the bound's own ends are accepted (closed) or refused
+// (open). The bounds themselves are checked against the proto's documentation end to end in
+// tests/server/validation_test.cc.
+TEST(SpecFieldBoundsTest, EveryBoundedRowIsCheckedAtItsEnds) {
+  int bounded = 0;
+  for (const SpecField& row : SpecFields()) {
+    if (!row.bound) continue;
+    ++bounded;
+    ExperimentSpec base;
+    base.task = std::string(row.path).rfind("xor_task.", 0) == 0 ? TaskKind::kXor
+                                                                  : TaskKind::kKgmm;
+    if (std::string(row.path) == "schedule.every_steps") {
+      base.schedule.kind = ScheduleKind::kEverySteps;
+      base.schedule.every_steps = 1000;
+    }
+    ASSERT_TRUE(base.Validate().ok()) << base.Validate().ToString();
+    const bool is_real = std::holds_alternative<double*>(row.member(base));
+    // Sets the member, rounding to its type; false when the value cannot be represented.
+    auto set = [&](ExperimentSpec* spec, double value) {
+      return std::visit(
+          [&](auto* member) {
+            using T = std::remove_pointer_t<decltype(member)>;
+            if constexpr (std::is_arithmetic_v<T> && !std::is_same_v<T, bool>) {
+              *member = static_cast<T>(value);
+              return static_cast<double>(*member) == value || std::isnan(value);
+            }
+            return false;
+          },
+          row.member(*spec));
+    };
+    const FieldBound& bound = *row.bound;
+    // A relative step for reals, so that it survives rounding at either end.
+    auto step = [&](double end) { return is_real ? std::max(std::abs(end), 1.0) * 1e-9 : 1.0; };
+    std::vector<double> outside = {bound.lo - step(bound.lo), bound.hi + step(bound.hi)};
+    if (is_real) outside.push_back(std::numeric_limits<double>::quiet_NaN());
+    for (double value : outside) {
+      ExperimentSpec spec = base;
+      if (!set(&spec, value)) continue;
+      const Status status = spec.Validate();
+      EXPECT_FALSE(status.ok()) << row.path << " = " << value;
+      EXPECT_EQ(status.message().rfind(std::string(row.path) + ": must be ", 0), 0u)
+          << row.path << " = " << value << ": " << status.message();
+    }
+    // The ends: a closed end is inside; an open one outside (and the message says which).
+    const bool zero_is_lo = bound.zero_allowed && bound.lo == 0;  // "0 or in (0, hi]"
+    EXPECT_EQ(bound.Contains(bound.lo), !bound.lo_open || zero_is_lo) << row.path;
+    EXPECT_EQ(bound.Contains(bound.hi), !bound.hi_open) << row.path;
+  }
+  EXPECT_GE(bounded, 25);  // the table is not empty by accident
+}
+
+TEST(SpecFieldBoundsTest, DescriptionsReadLikeTheProtoComments) {
+  EXPECT_EQ(Closed(2, 100000).Describe(), "in [2, 100000]");
+  EXPECT_EQ(LeftOpen(0, 1e8).Describe(), "in (0, 1e8]");
+  EXPECT_EQ(Closed(1e-14, 0.1).Describe(), "in [1e-14, 0.1]");
+  EXPECT_EQ(Open(0, 1).Describe(), "in (0, 1)");
+  EXPECT_EQ((FieldBound{0, 10, true, false, true}).Describe(), "0 or in (0, 10]");
+  EXPECT_FALSE(Closed(0, 1).Contains(std::numeric_limits<double>::quiet_NaN()));
+}
 
 }  // namespace
 }  // namespace sgdspectra

@@ -237,8 +237,9 @@ TEST(ConvertTest, FinishedCarriesTheTerminalStateTheMessageAndTheRank) {
   result.second_layer = VectorXd::Constant(2, 0.25);
   result.final_test_accuracy = 0.9;
   result.final_test_loss = 0.3;
-  v1::Finished finished = server::FinishedFromResult(result);
+  v1::Finished finished = server::FinishedFromResult(result, v1::COMPLETED);
   EXPECT_EQ(finished.state(), v1::SUCCEEDED);
+  EXPECT_EQ(finished.reason(), v1::COMPLETED);
   EXPECT_TRUE(finished.error_message().empty());
   ASSERT_TRUE(finished.has_rank());
   EXPECT_EQ(finished.rank().h_block_outliers(2), 2);
@@ -248,7 +249,7 @@ TEST(ConvertTest, FinishedCarriesTheTerminalStateTheMessageAndTheRank) {
   EXPECT_TRUE(finished.rank().rank_deficient());
   EXPECT_EQ(finished.rank().covered_clusters_size(), 4);
   EXPECT_EQ(finished.rank().covered_clusters(1), 0);
-  const v1::JobResult stored = server::JobResultFromRun(result);
+  const v1::JobResult stored = server::JobResultFromRun(result, v1::COMPLETED);
   EXPECT_EQ(stored.weights().rows(), 2);
   EXPECT_EQ(stored.weights().values_size(), 6);
   EXPECT_EQ(stored.means().cols(), 3);
@@ -262,14 +263,16 @@ TEST(ConvertTest, FinishedCarriesTheTerminalStateTheMessageAndTheRank) {
 
   result.has_rank = false;
   result.status = Status::Cancelled("stopped at step 500");
-  finished = server::FinishedFromResult(result);
+  finished = server::FinishedFromResult(result, v1::SERVER_SHUTDOWN);
   EXPECT_EQ(finished.state(), v1::CANCELLED);
+  EXPECT_EQ(finished.reason(), v1::SERVER_SHUTDOWN);  // as the caller says
   EXPECT_EQ(finished.error_message(), "stopped at step 500");
   EXPECT_FALSE(finished.has_rank());
 
   result.status = Status::NumericalError("NaN in the weights at step 17");
-  finished = server::FinishedFromResult(result);
+  finished = server::FinishedFromResult(result, v1::RUN_FAILED);
   EXPECT_EQ(finished.state(), v1::FAILED);
+  EXPECT_EQ(finished.reason(), v1::RUN_FAILED);
   EXPECT_EQ(finished.error_message(), "NaN in the weights at step 17");
 }
 

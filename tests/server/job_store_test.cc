@@ -3,6 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <string>
+#include <vector>
+
 #include "child_server.h"
 #include "server_test_util.h"
 
@@ -47,6 +51,7 @@ TEST(JobStoreTest, JobsEventsAndResultsSurviveReopening) {
     finished_job.set_finished_unix_ms(2000);
     finished_event = MakeEvent("j-0000000001", 3);
     finished_event.mutable_finished()->set_state(v1::SUCCEEDED);
+    finished_event.mutable_finished()->set_reason(v1::COMPLETED);
     result.mutable_weights()->set_rows(1);
     result.mutable_weights()->set_cols(2);
     result.mutable_weights()->add_values(0.5);
@@ -97,6 +102,68 @@ TEST(JobStoreTest, StoreIdIsStableAcrossReopeningAndDiffersBetweenDataDirs) {
   ASSERT_TRUE(JobStore::Open(second_dir, &other).ok());
   // Two independent 32-bit draws collide with probability 2^-32.
   EXPECT_NE(other->store_id(), first_id);
+}
+
+// Finished events (and results) recorded before Finished.reason existed load with reason 0
+// replaced by the reason their server meant: by state, except the two messages with which old
+// servers said that they, not the job, had ended it. A record that has a reason keeps it.
+TEST(JobStoreTest, FinishedRecordsWrittenBeforeTheReasonExistedAreGivenOneOnLoading) {
+  struct Case {
+    v1::JobState state;
+    std::string message;
+    v1::FinishReason stored;
+    v1::FinishReason loaded;
+  };
+  const std::vector<Case> cases = {
+      {v1::SUCCEEDED, "", v1::FINISH_REASON_UNSPECIFIED, v1::COMPLETED},
+      {v1::CANCELLED, "cancelled by request", v1::FINISH_REASON_UNSPECIFIED, v1::CANCELLED_BY_USER},
+      {v1::CANCELLED, "server shutting down", v1::FINISH_REASON_UNSPECIFIED, v1::SERVER_SHUTDOWN},
+      {v1::FAILED, "interrupted", v1::FINISH_REASON_UNSPECIFIED, v1::INTERRUPTED},
+      {v1::FAILED, "SGD diverged (loss not finite) at step 80", v1::FINISH_REASON_UNSPECIFIED,
+       v1::RUN_FAILED},
+      // The legacy text counts only with the state those servers wrote it with.
+      {v1::CANCELLED, "interrupted", v1::FINISH_REASON_UNSPECIFIED, v1::CANCELLED_BY_USER},
+      {v1::FAILED, "interrupted", v1::STORE_ERROR, v1::STORE_ERROR},
+  };
+  auto id_of = [](size_t i) {
+    char id[32];
+    std::snprintf(id, sizeof(id), "j-%010zu", i + 1);
+    return std::string(id);
+  };
+  const std::string dir = TestDataDir();
+  {
+    std::unique_ptr<JobStore> store;
+    ASSERT_TRUE(JobStore::Open(dir, &store).ok());
+    for (size_t i = 0; i < cases.size(); ++i) {
+      const std::string id = id_of(i);
+      ASSERT_TRUE(store->InsertJob(MakeJob(id, v1::QUEUED), MakeEvent(id, 1)).ok());
+      v1::JobEvent finished = MakeEvent(id, 2);
+      finished.mutable_finished()->set_state(cases[i].state);
+      finished.mutable_finished()->set_error_message(cases[i].message);
+      finished.mutable_finished()->set_reason(cases[i].stored);
+      v1::JobResult result;
+      *result.mutable_finished() = finished.finished();
+      ASSERT_TRUE(store->FinishJob(MakeJob(id, cases[i].state), finished, &result).ok());
+    }
+  }
+  std::unique_ptr<JobStore> store;
+  ASSERT_TRUE(JobStore::Open(dir, &store).ok());
+  std::vector<server::StoredJob> jobs;
+  ASSERT_TRUE(store->LoadJobs(&jobs).ok());
+  ASSERT_EQ(jobs.size(), cases.size());
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const std::string what = v1::JobState_Name(cases[i].state) + " \"" + cases[i].message + "\"";
+    ASSERT_EQ(jobs[i].events.size(), 2u) << what;
+    const v1::Finished& finished = jobs[i].events[1].finished();
+    EXPECT_EQ(finished.reason(), cases[i].loaded) << what;
+    EXPECT_EQ(finished.state(), cases[i].state) << what;
+    EXPECT_EQ(finished.error_message(), cases[i].message) << what;  // text kept for people
+    v1::JobResult result;
+    bool found = false;
+    ASSERT_TRUE(store->LoadResult(id_of(i), &result, &found).ok());
+    ASSERT_TRUE(found);
+    EXPECT_EQ(result.finished().reason(), cases[i].loaded) << what << " (result)";
+  }
 }
 
 TEST(JobStoreTest, OpeningInAMissingDirectoryIsAnError) {

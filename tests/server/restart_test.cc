@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "child_server.h"
+#include "server/job_store.h"
 #include "server_test_util.h"
 
 namespace sgdspectra::server_test {
@@ -62,6 +63,10 @@ TEST(RestartTest, JobsEventsAndResultsSurviveARestartOnTheSameDataDir) {
   }
   ASSERT_EQ(succeeded.job.state(), v1::SUCCEEDED);
   ASSERT_EQ(cancelled.job.state(), v1::CANCELLED);
+  // The reasons are part of the record the restart must keep (compared below).
+  ASSERT_EQ(succeeded.events.back().finished().reason(), v1::COMPLETED);
+  ASSERT_EQ(cancelled.events.back().finished().reason(), v1::CANCELLED_BY_USER);
+  ASSERT_EQ(cancelled.result.finished().reason(), v1::CANCELLED_BY_USER);
   ASSERT_EQ(succeeded.result.weights().values_size(), 3 * 40);
 
   InProcessServer restarted(data_dir);
@@ -74,6 +79,50 @@ TEST(RestartTest, JobsEventsAndResultsSurviveARestartOnTheSameDataDir) {
   ASSERT_TRUE(Submit(restarted.stub(), TinySpec(), &fresh).ok());
   EXPECT_GT(fresh.job_id(), last_id);
   EXPECT_EQ(WaitTerminal(restarted.stub(), fresh.job_id()).state(), v1::SUCCEEDED);
+}
+
+// What an older server left in a data dir: a job it finished as "interrupted" before
+// Finished.reason existed, and a job it was running when it died (no terminal event).
+TEST(RestartTest, JobsLeftByAnEarlierProcessGetTheirReasonWhenTheServerLoadsThem) {
+  const std::string data_dir = TestDataDir();
+  const std::string legacy_id = "j-0000000001";
+  const std::string running_id = "j-0000000002";
+  {
+    std::unique_ptr<server::JobStore> store;
+    ASSERT_TRUE(server::JobStore::Open(data_dir, &store).ok());
+    v1::Job job;
+    job.set_job_id(legacy_id);
+    job.set_state(v1::QUEUED);
+    *job.mutable_resolved_spec() = TinySpec();
+    v1::JobEvent accepted;
+    accepted.set_job_id(legacy_id);
+    accepted.set_seq(1);
+    accepted.mutable_accepted()->set_steps_total(120);
+    ASSERT_TRUE(store->InsertJob(job, accepted).ok());
+    v1::JobEvent finished;
+    finished.set_job_id(legacy_id);
+    finished.set_seq(2);
+    finished.mutable_finished()->set_state(v1::FAILED);
+    finished.mutable_finished()->set_error_message("interrupted");  // no reason: old format
+    job.set_state(v1::FAILED);
+    ASSERT_TRUE(store->FinishJob(job, finished, nullptr).ok());
+
+    job.set_job_id(running_id);
+    job.set_state(v1::RUNNING);
+    accepted.set_job_id(running_id);
+    ASSERT_TRUE(store->InsertJob(job, accepted).ok());
+  }
+  InProcessServer server(data_dir);
+  ASSERT_TRUE(server.ok());
+  const StreamResult legacy = WatchAll(server.stub(), legacy_id, 0);
+  ASSERT_TRUE(legacy.status.ok()) << legacy.status.error_message();
+  ASSERT_EQ(legacy.events.size(), 2u);
+  EXPECT_EQ(legacy.events.back().finished().reason(), v1::INTERRUPTED);
+  const StreamResult running = WatchAll(server.stub(), running_id, 0);
+  ASSERT_TRUE(running.status.ok()) << running.status.error_message();
+  ASSERT_EQ(running.events.size(), 2u);
+  EXPECT_EQ(running.events.back().finished().state(), v1::FAILED);
+  EXPECT_EQ(running.events.back().finished().reason(), v1::INTERRUPTED);
 }
 
 }  // namespace

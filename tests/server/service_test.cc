@@ -51,6 +51,7 @@ TEST(ServiceTest, RunJobStreamsSeqOneToNAndMatchesADirectCoreRunBitForBit) {
   const v1::Accepted& accepted = run.events.front().accepted();
   const v1::Finished& finished = run.events.back().finished();
   EXPECT_EQ(finished.state(), v1::SUCCEEDED) << finished.error_message();
+  EXPECT_EQ(finished.reason(), v1::COMPLETED);
   EXPECT_EQ(accepted.steps_total(), 120);  // t_end 3 / step (1 / 40)
   EXPECT_EQ(accepted.test_sample_size(), 80);
   EXPECT_EQ(accepted.build_version(), server::BuildVersion());
@@ -90,7 +91,7 @@ TEST(ServiceTest, RunJobStreamsSeqOneToNAndMatchesADirectCoreRunBitForBit) {
     ExpectSameMessage(WithoutTiming(served[i]), WithoutTiming(observer.snapshots[i]),
                       "snapshot " + std::to_string(i));
   }
-  ExpectSameMessage(finished, server::FinishedFromResult(direct), "finished event");
+  ExpectSameMessage(finished, server::FinishedFromResult(direct, v1::COMPLETED), "finished event");
 }
 
 TEST(ServiceTest, AnXorJobStreamsEveryLayerAndMatchesADirectCoreRunBitForBit) {
@@ -132,7 +133,7 @@ TEST(ServiceTest, AnXorJobStreamsEveryLayerAndMatchesADirectCoreRunBitForBit) {
     ExpectSameMessage(WithoutTiming(served[i]), WithoutTiming(observer.snapshots[i]),
                       "snapshot " + std::to_string(i));
   }
-  ExpectSameMessage(finished, server::FinishedFromResult(direct), "finished event");
+  ExpectSameMessage(finished, server::FinishedFromResult(direct, v1::COMPLETED), "finished event");
 
   grpc::ClientContext context;
   v1::GetResultRequest request;
@@ -270,7 +271,7 @@ TEST(ServiceTest, CancelEndsARunningJobCancelledAndTheWorkerTakesTheNextJob) {
   ExpectContiguous(stream.events, 1);
   const v1::Finished& finished = stream.events.back().finished();
   EXPECT_EQ(finished.state(), v1::CANCELLED);
-  EXPECT_EQ(finished.error_message(), "cancelled by request");
+  EXPECT_EQ(finished.reason(), v1::CANCELLED_BY_USER);
   EXPECT_FALSE(finished.has_rank());
   EXPECT_LT(finished.steps_done(), stream.events.front().accepted().steps_total());
   EXPECT_LT(stop_seconds, 10.0);  // one snapshot interval is milliseconds of work
@@ -295,6 +296,7 @@ TEST(ServiceTest, CancellingAQueuedJobFinishesItAtOnce) {
   ASSERT_EQ(stream.events.size(), 2u);  // accepted, finished
   ExpectContiguous(stream.events, 1);
   EXPECT_EQ(stream.events[1].finished().state(), v1::CANCELLED);
+  EXPECT_EQ(stream.events[1].finished().reason(), v1::CANCELLED_BY_USER);
 
   v1::Job job;
   EXPECT_EQ(Cancel(server.stub(), queued.job_id(), &job).error_code(),
@@ -445,8 +447,12 @@ TEST(ServiceTest, DrainRefusesNewJobsAndCancelsRunningOnesWithATerminalEvent) {
   const StreamResult stream = WatchAll(server.stub(), running.job_id(), 0);
   ASSERT_TRUE(stream.status.ok());
   EXPECT_EQ(stream.events.back().finished().state(), v1::CANCELLED);
-  EXPECT_EQ(stream.events.back().finished().error_message(), "server shutting down");
+  EXPECT_EQ(stream.events.back().finished().reason(), v1::SERVER_SHUTDOWN);
   EXPECT_EQ(WaitTerminal(server.stub(), queued.job_id()).state(), v1::CANCELLED);
+  // The queued job never ran; the drain ended it too, for the same reason.
+  const StreamResult queued_stream = WatchAll(server.stub(), queued.job_id(), 0);
+  ASSERT_TRUE(queued_stream.status.ok());
+  EXPECT_EQ(queued_stream.events.back().finished().reason(), v1::SERVER_SHUTDOWN);
 }
 
 TEST(ServiceTest, ADivergingJobFailsWithAClearMessageAndTheServerLivesOn) {
@@ -463,6 +469,7 @@ TEST(ServiceTest, ADivergingJobFailsWithAClearMessageAndTheServerLivesOn) {
   ExpectContiguous(run.events, 1);
   const v1::Finished& finished = run.events.back().finished();
   EXPECT_EQ(finished.state(), v1::FAILED);
+  EXPECT_EQ(finished.reason(), v1::RUN_FAILED);
   EXPECT_FALSE(finished.error_message().empty());
   EXPECT_FALSE(finished.has_rank());
   EXPECT_LT(finished.steps_done(), 400);

@@ -101,6 +101,7 @@ test('the built-in k-GMM job succeeds and streams seq 1..n from accepted to fini
   const last = events[events.length - 1];
   assert.equal(last.kind, 'finished');
   assert.equal(last.finished.state, 'SUCCEEDED');
+  assert.equal(last.finished.reason, 'COMPLETED');  // the enum passes through by name
   assert.equal(new Set(events.map((e) => e.job_id)).size, 1);
   assert.equal(events.filter((e) => e.kind === 'finished').length, 1);
 

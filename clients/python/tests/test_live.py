@@ -207,6 +207,7 @@ class LiveClientTest(unittest.TestCase):
         self.assertTrue(all(e.job_id == self.job_id for e in events))
         finished = events[-1].finished
         self.assertEqual(finished.state, sgdspectra.jobs_pb2.SUCCEEDED, finished.error_message)
+        self.assertEqual(finished.reason, sgdspectra.jobs_pb2.COMPLETED)
         accepted = events[0].accepted
         self.assertEqual(accepted.resolved_spec.kgmm.dim, 60)
         self.assertEqual(accepted.test_sample_size, 120)
@@ -335,6 +336,7 @@ class LiveClientTest(unittest.TestCase):
         self.assertEqual([e.seq for e in events], list(range(1, len(events) + 1)))
         self.assertEqual(events[-1].WhichOneof("kind"), "finished")
         self.assertEqual(events[-1].finished.state, sgdspectra.jobs_pb2.CANCELLED)
+        self.assertEqual(events[-1].finished.reason, sgdspectra.jobs_pb2.CANCELLED_BY_USER)
         self.assertEqual(self.client.get(job.job_id).state, sgdspectra.jobs_pb2.CANCELLED)
 
     def test_snapshot_rows(self):

@@ -2,14 +2,16 @@
 //
 // Validate() checks every field against its documented bound and returns InvalidArgument
 // whose message starts with the field's path (e.g. "kgmm.dim: must be in [2, 100000], got 1").
-// The server maps proto fields onto these paths one to one. Resolved*() accessors turn the
-// "0 = default" conventions into the values a run actually uses; the resolved spec is what
-// a job records.
+// The fields, their proto paths and their bounds are listed once, in spec_fields.h; the
+// cross-field rules (k <= d, t_first < t_end, the memory estimate, ...) are in Validate().
+// Resolved*() accessors turn the "0 = derive" conventions into the values a run actually uses;
+// Resolved() is the spec a job records.
 //
 // Thread-safety: plain values.
 #ifndef SGDSPECTRA_CORE_EXPERIMENT_SPEC_H_
 #define SGDSPECTRA_CORE_EXPERIMENT_SPEC_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -95,7 +97,7 @@ struct AnalysisSpec {
 //   2: the current generator (see random.h, which defines kLatestRandomStreamVersion).
 
 struct ExperimentSpec {
-  std::string name;  // free text, <= 200 bytes
+  std::string name;  // free text, <= kMaxNameBytes
   uint64_t seed = 0;
   int random_stream_version = kLatestRandomStreamVersion;  // [1, kLatestRandomStreamVersion]
   TaskKind task = TaskKind::kKgmm;
@@ -107,7 +109,12 @@ struct ExperimentSpec {
   long progress_every_steps = 0;                    // 0 = about 50 progress reports per run
   double memory_budget_bytes = 8.0 * (1ull << 30);  // refuse specs needing more, [1 MiB, 1 TiB]
 
+  static constexpr size_t kMaxNameBytes = 200;
+
   Status Validate() const;
+  // A copy with every "0 = derive" field (top_r, top_r_full, progress_every_steps) resolved,
+  // so that resubmitting it runs the same job. ncv stays 0: it is resolved per block.
+  ExperimentSpec Resolved() const;
 
   long Dim() const { return task == TaskKind::kXor ? xor_task.dim : kgmm.dim; }
   // Parameter blocks of the analysed layer: classes (k-GMM) or hidden neurons (XOR).
@@ -132,9 +139,11 @@ struct ExperimentSpec {
   std::vector<long> SnapshotSteps() const;
 
  private:
-  Status ValidateKgmm() const;
-  Status ValidateXor() const;
-  Status ValidateRun() const;  // SGD, schedule, analysis and resources
+  // Cross-field rules, run after every field's own bound (spec_fields.h) has passed.
+  Status ValidateKgmmRules() const;       // k <= d, class probabilities, the means' Gram
+  Status ValidateSgdAndSchedule() const;  // step count, snapshot count, t_first < t_end
+  Status ValidateAnalysisRules() const;   // M_test, r below the block size, ncv, DECOY_NULL
+  Status ValidateResources() const;       // memory budget and the job's estimate
 };
 
 }  // namespace sgdspectra

@@ -19,6 +19,9 @@ enum class StatusCode {
   kResourceExhausted,   // a size would exceed the configured memory budget
   kFailedPrecondition,  // an object was used in the wrong state
   kInternal,            // a bug: an invariant did not hold
+  kNotFound,            // a named object (e.g. a job id) does not exist
+  kUnavailable,         // the service cannot take the request now (e.g. it is draining);
+                        // the same request may succeed later or elsewhere
 };
 
 class Status {
@@ -41,6 +44,10 @@ class Status {
     return Status(StatusCode::kFailedPrecondition, std::move(m));
   }
   static Status Internal(std::string m) { return Status(StatusCode::kInternal, std::move(m)); }
+  static Status NotFound(std::string m) { return Status(StatusCode::kNotFound, std::move(m)); }
+  static Status Unavailable(std::string m) {
+    return Status(StatusCode::kUnavailable, std::move(m));
+  }
 
   bool ok() const { return code_ == StatusCode::kOk; }
   StatusCode code() const { return code_; }
