@@ -14,8 +14,9 @@
 //
 // The server address defaults to 127.0.0.1:50051, or the SGDSPECTRA_SERVER environment
 // variable. TARGET may name several replicas (client/server_target.h): new jobs are balanced
-// round-robin, and watch/get/cancel/result first find the replica that holds the job. Exit codes: client/exit_codes.h (also printed by --help).
-// Thread-safety: call from one thread (installs signal handlers during run/watch).
+// round-robin, and watch/get/cancel/result first find the replica that holds the job. Exit codes:
+// client/exit_codes.h (also printed by --help). Thread-safety: call from one thread (installs
+// signal handlers during run/watch).
 #ifndef SGDSPECTRA_CLIENT_CLI_H_
 #define SGDSPECTRA_CLIENT_CLI_H_
 

@@ -7,10 +7,10 @@
 // installed with SA_RESETHAND, so a second Ctrl-C gets the default action and ends the process
 // at once if detaching itself hangs.
 //
-// Ownership: `context` (or what `on_interrupt` touches) is borrowed and must outlive the watcher. The signal dispositions are
-// process-wide, so at most one InterruptWatcher may exist at a time; the destructor restores the
-// previous dispositions. Thread-safety: construct and destroy on one thread; interrupted() may
-// be called from any thread.
+// Ownership: `context` (or what `on_interrupt` touches) is borrowed and must outlive the watcher.
+// The signal dispositions are process-wide, so at most one InterruptWatcher may exist at a time;
+// the destructor restores the previous dispositions. Thread-safety: construct and destroy on one
+// thread; interrupted() may be called from any thread.
 #ifndef SGDSPECTRA_CLIENT_INTERRUPT_WATCHER_H_
 #define SGDSPECTRA_CLIENT_INTERRUPT_WATCHER_H_
 

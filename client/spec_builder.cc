@@ -111,7 +111,7 @@ constexpr ImpliedValue kImpliedValues[] = {
 // The assignments as (path, value) in the order to apply them: lists joined (their flags
 // append), implied values first so that an explicit flag overrides them.
 std::vector<std::pair<std::string, std::string>> PathValues(const SpecFlags& flags,
-                                                           const std::string& task_field) {
+                                                            const std::string& task_field) {
   std::vector<std::pair<std::string, std::string>> values;
   std::map<std::string, size_t> lists;  // path -> index in values
   std::set<std::string> given;

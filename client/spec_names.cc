@@ -47,17 +47,20 @@ struct Alias {
   bool primary;
 };
 constexpr Alias kAliases[] = {
-    {"d", "@task.dim", true},         {"lambda", "@task.snr", true},
-    {"k", "kgmm.num_classes", true},  {"K", "xor_task.hidden", false},
-    {"beta", "kgmm.ridge", true},      {"alpha", "xor_task.ridge", true},
+    {"d", "@task.dim", true},
+    {"lambda", "@task.snr", true},
+    {"k", "kgmm.num_classes", true},
+    {"K", "xor_task.hidden", false},
+    {"beta", "kgmm.ridge", true},
+    {"alpha", "xor_task.ridge", true},
     {"schedule", "schedule.kind", true},
 };
 
 // Short names of enum values, accepted wherever the value's enum has that value.
 const std::map<std::string, std::string>& EnumValueAliases() {
   static const std::map<std::string, std::string> aliases = {
-      {"null", "NULL_MODEL"},       {"mp", "MARCHENKO_PASTUR"}, {"gap", "LARGEST_GAP"},
-      {"decoy", "DECOY_NULL"},      {"log", "LOG_SPACED_TIME"}, {"log_spaced", "LOG_SPACED_TIME"},
+      {"null", "NULL_MODEL"},   {"mp", "MARCHENKO_PASTUR"}, {"gap", "LARGEST_GAP"},
+      {"decoy", "DECOY_NULL"},  {"log", "LOG_SPACED_TIME"}, {"log_spaced", "LOG_SPACED_TIME"},
       {"every", "EVERY_STEPS"},
   };
   return aliases;
@@ -66,7 +69,7 @@ const std::map<std::string, std::string>& EnumValueAliases() {
 // Help groups by the top-level field a path starts in; others use the field's name.
 std::string GroupOf(const std::string& path) {
   static const std::map<std::string, std::string> titles = {
-      {"kgmm", "k-GMM task"}, {"xor_task", "XOR task"}, {"sgd", "SGD"},
+      {"kgmm", "k-GMM task"},    {"xor_task", "XOR task"}, {"sgd", "SGD"},
       {"schedule", "Snapshots"}, {"analysis", "Analysis"},
   };
   const size_t dot = path.find('.');
@@ -327,7 +330,8 @@ bool CanonicalPath(const v1::JobSpec& spec, const std::string& name, const std::
     } else if (!last && field->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE) {
       problem = " has no fields";
     } else if (const auto* oneof = field->containing_oneof(); oneof != nullptr && current) {
-      const FieldDescriptor* set = current->GetReflection()->GetOneofFieldDescriptor(*current, oneof);
+      const FieldDescriptor* set =
+          current->GetReflection()->GetOneofFieldDescriptor(*current, oneof);
       if (set != nullptr && set != field) {
         problem = " belongs to another task than the base spec's (" + set->name() + ")";
       }
@@ -370,9 +374,9 @@ std::string TargetPath(const std::string& target, const std::string& task_field)
 bool ResolveSpecFieldPath(const v1::JobSpec& spec, const std::string& name, std::string* path,
                           std::string* error) {
   const std::string target = TargetOfName(name);
-  const std::string dotted =
-      target.empty() ? Underscored(name)
-                     : TargetPath(target, spec.has_xor_task() ? "xor_task" : "kgmm");
+  const std::string dotted = target.empty()
+                                 ? Underscored(name)
+                                 : TargetPath(target, spec.has_xor_task() ? "xor_task" : "kgmm");
   std::string canonical;
   if (Lowercase(dotted) != "seed" && !CanonicalPath(spec, name, dotted, &canonical, error)) {
     return false;

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <string>
 
+#include "server/spec_convert.h"  // the JobSpec half of the translation
 #include "sgdspectra/core/cost_estimate.h"
 #include "sgdspectra/core/experiment.h"
 #include "sgdspectra/core/experiment_spec.h"
@@ -21,7 +22,6 @@
 #include "sgdspectra/core/snapshot.h"
 #include "sgdspectra/core/status.h"
 #include "sgdspectra/v1/jobs.pb.h"
-#include "server/spec_convert.h"  // the JobSpec half of the translation
 
 namespace sgdspectra::server {
 

@@ -65,8 +65,7 @@ std::vector<SpecField> XorFields() {
        IsXor},
       {"xor_task.hidden", P::kZeroIsDefault, SGDSPECTRA_MEMBER(xor_task.hidden), Closed(1, 64),
        IsXor},
-      {"xor_task.snr", P::kZeroIsDefault, SGDSPECTRA_MEMBER(xor_task.snr), LeftOpen(0, 1e8),
-       IsXor},
+      {"xor_task.snr", P::kZeroIsDefault, SGDSPECTRA_MEMBER(xor_task.snr), LeftOpen(0, 1e8), IsXor},
       {"xor_task.ridge", P::kOptional, SGDSPECTRA_MEMBER(xor_task.ridge), Closed(0, 1000), IsXor},
       {"xor_task.second_layer_margin", P::kOptional,
        SGDSPECTRA_MEMBER(xor_task.second_layer_margin), Closed(0, 1000), IsXor},
@@ -119,13 +118,12 @@ std::vector<SpecField> AnalysisFields() {
       {"analysis.g_matrix", P::kOptional, SGDSPECTRA_MEMBER(analysis.g_matrix), std::nullopt},
       // 0 or (largest r, 5000]: Validate().
       {"analysis.ncv", P::kAsIs, SGDSPECTRA_MEMBER(analysis.solver.ncv), std::nullopt},
-      {"analysis.tol", P::kZeroIsDefault, SGDSPECTRA_MEMBER(analysis.solver.tol),
-       LeftOpen(0, 0.1)},
+      {"analysis.tol", P::kZeroIsDefault, SGDSPECTRA_MEMBER(analysis.solver.tol), LeftOpen(0, 0.1)},
       {"analysis.max_restarts", P::kZeroIsDefault, SGDSPECTRA_MEMBER(analysis.solver.max_restarts),
        Closed(1, 100000)},
       // DECOY_NULL is refused for input-space blocks: Validate().
-      {"analysis.outlier_method", P::kZeroIsDefault,
-       SGDSPECTRA_MEMBER(analysis.outliers.method), std::nullopt},
+      {"analysis.outlier_method", P::kZeroIsDefault, SGDSPECTRA_MEMBER(analysis.outliers.method),
+       std::nullopt},
       {"analysis.outlier_margin", P::kOptional, SGDSPECTRA_MEMBER(analysis.outliers.margin),
        Closed(0, 10)},
       {"analysis.gap_ratio", P::kZeroIsDefault, SGDSPECTRA_MEMBER(analysis.outliers.gap_ratio),
@@ -133,8 +131,7 @@ std::vector<SpecField> AnalysisFields() {
       {"analysis.rank_tolerance", P::kZeroIsDefault, SGDSPECTRA_MEMBER(analysis.rank_tolerance),
        Open(0, 1)},
       // The proto's 0 is the server's --threads, which the server writes before converting.
-      {"analysis.threads", P::kZeroIsDefault, SGDSPECTRA_MEMBER(analysis.threads),
-       Closed(1, 256)},
+      {"analysis.threads", P::kZeroIsDefault, SGDSPECTRA_MEMBER(analysis.threads), Closed(1, 256)},
       {"analysis.solve_target", P::kZeroIsDefault, SGDSPECTRA_MEMBER(analysis.solve_target),
        std::nullopt},
       {"analysis.certify_below", P::kZeroIsDefault, SGDSPECTRA_MEMBER(analysis.certify_below),
@@ -154,14 +151,14 @@ std::vector<SpecField> ResourceFields() {
        std::nullopt},
       {"random_stream_version", P::kZeroIsDefault, SGDSPECTRA_MEMBER(random_stream_version),
        Closed(1, kLatestRandomStreamVersion)},
-  
+
   };
 }
 
 std::vector<SpecField> BuildSpecFields() {
   std::vector<SpecField> fields;
-  for (auto section : {JobFields, KgmmFields, XorFields, SgdFields, ScheduleFields,
-                       AnalysisFields, ResourceFields}) {
+  for (auto section : {JobFields, KgmmFields, XorFields, SgdFields, ScheduleFields, AnalysisFields,
+                       ResourceFields}) {
     for (SpecField& field : section()) fields.push_back(field);
   }
   return fields;

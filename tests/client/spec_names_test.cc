@@ -3,8 +3,8 @@
 // covered here without a change to this test.
 #include "client/spec_names.h"
 
-#include <google/protobuf/descriptor.h>
 #include <gmock/gmock.h>
+#include <google/protobuf/descriptor.h>
 #include <gtest/gtest.h>
 
 #include <CLI/CLI.hpp>
@@ -88,7 +88,8 @@ std::string ValueAt(const Message& spec, const std::string& path) {
   if (field->is_repeated()) {
     std::string text;
     for (int i = 0; i < reflection->FieldSize(*message, field); ++i) {
-      text += (i > 0 ? "," : "") + std::to_string(reflection->GetRepeatedDouble(*message, field, i));
+      text +=
+          (i > 0 ? "," : "") + std::to_string(reflection->GetRepeatedDouble(*message, field, i));
     }
     return text == "0.250000,0.750000" ? "0.25,0.75" : text;
   }

@@ -183,8 +183,7 @@ TEST(SpecFieldBoundsTest, EveryBoundedRowIsCheckedAtItsEnds) {
     if (!row.bound) continue;
     ++bounded;
     ExperimentSpec base;
-    base.task = std::string(row.path).rfind("xor_task.", 0) == 0 ? TaskKind::kXor
-                                                                  : TaskKind::kKgmm;
+    base.task = std::string(row.path).rfind("xor_task.", 0) == 0 ? TaskKind::kXor : TaskKind::kKgmm;
     if (std::string(row.path) == "schedule.every_steps") {
       base.schedule.kind = ScheduleKind::kEverySteps;
       base.schedule.every_steps = 1000;

@@ -119,8 +119,7 @@ TEST(SpecConvertTest, EveryRowRoundTripsThroughTheProto) {
   for (const SpecField& row : SpecFields()) {
     SCOPED_TRACE(row.path);
     ExperimentSpec base;
-    base.task = std::string(row.path).rfind("xor_task.", 0) == 0 ? TaskKind::kXor
-                                                                  : TaskKind::kKgmm;
+    base.task = std::string(row.path).rfind("xor_task.", 0) == 0 ? TaskKind::kXor : TaskKind::kKgmm;
     base.analysis.threads = 1;
     ExperimentSpec changed = base;
     std::visit([](auto* member) { *member = Changed(*member); }, row.member(changed));

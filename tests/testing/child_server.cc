@@ -47,8 +47,9 @@ std::unique_ptr<ChildServer> ChildServer::Start(const std::string& binary,
                                                 int port) {
   const std::string port_dir = MakeTempDir();
   const std::string port_file = port_dir + "/port";
-  std::vector<std::string> args = {binary,    "--listen",   "127.0.0.1:" + std::to_string(port),
-                                   "--port-file", port_file, "--data-dir", data_dir};
+  std::vector<std::string> args = {binary,        "--listen", "127.0.0.1:" + std::to_string(port),
+                                   "--port-file", port_file,  "--data-dir",
+                                   data_dir};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());

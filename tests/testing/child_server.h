@@ -1,9 +1,9 @@
 // ChildServer: runs a server binary as a child process for end-to-end tests.
 //
-// Start() launches `<binary> --listen 127.0.0.1:<port, default 0> --port-file <tmp> --data-dir <data_dir>
-// <extra_args...>` and waits (bounded, by polling the port file) until the server has written
-// the port it bound. The child's stderr goes to the test's stderr so its logs show up in test
-// output.
+// Start() launches `<binary> --listen 127.0.0.1:<port, default 0> --port-file <tmp> --data-dir
+// <data_dir> <extra_args...>` and waits (bounded, by polling the port file) until the server has
+// written the port it bound. The child's stderr goes to the test's stderr so its logs show up in
+// test output.
 //
 // Ownership: the ChildServer owns the process and its port-file directory; the destructor
 // SIGKILLs and reaps the process if it is still running and removes that directory (not the
