@@ -138,6 +138,7 @@ std::vector<SpecField> AnalysisFields() {
        Closed(1, 100)},
       {"analysis.null_tol", P::kZeroIsDefault, SGDSPECTRA_MEMBER(analysis.null_tol),
        Closed(1e-14, 0.1)},
+      {"analysis.solver_seed", P::kAsIs, SGDSPECTRA_MEMBER(analysis.solver_seed), std::nullopt},
   };
 }
 

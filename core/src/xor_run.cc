@@ -302,7 +302,7 @@ Status XorRun::Analyze(int snapshot_index, Snapshot* out) {
 
   AnalysisProgressTracker progress(snapshot_index, CountSolves(blocks, spec_.analysis),
                                    last_snapshot_products_, analysis_progress_);
-  if (!AnalyzeBlocks(&blocks, spec_.analysis, spec_.seed, snapshot_index, pool_, cancel_, &progress,
+  if (!AnalyzeBlocks(&blocks, spec_.analysis, spec_.ResolvedSolverSeed(), snapshot_index, pool_, cancel_, &progress,
                      &last_block_seconds_)) {
     return Status::Cancelled("cancelled during the analysis");
   }

@@ -90,6 +90,7 @@ struct AnalysisSpec {
   OutlierSettings outliers;
   double rank_tolerance = 1e-3;  // weight rank: singular values > tol * largest, (0, 1)
   int threads = 1;               // threads for one job's products, [1, 256]
+  uint64_t solver_seed = 0;      // Krylov start vectors' seed; 0 = the job's seed
 };
 
 // Random-stream versions (part of the reproducibility contract; a job records its version).
@@ -126,6 +127,9 @@ struct ExperimentSpec {
   int ResolvedTopRFull() const;
   int ResolvedNcv(int r, long n) const;
   long ResolvedProgressEvery() const;
+  uint64_t ResolvedSolverSeed() const {
+    return analysis.solver_seed != 0 ? analysis.solver_seed : seed;
+  }
   // Outliers expected per input-space block: k per class block; 2 (mu, nu) per neuron block.
   int ExpectedClassOutliers() const { return task == TaskKind::kXor ? 2 : kgmm.num_classes; }
   // Full matrices: k(k-1) for k-GMM; 4 (one per covered cluster) for XOR's first layer and
