@@ -204,43 +204,66 @@ Status JobManager::Recover() {
   return Status::Ok();
 }
 
+Status JobManager::ReserveSlot(int64_t* number) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (draining_) return Status::Unavailable("server is shutting down");
+  const size_t in_system = queue_.size() + running_.size() + reserved_;
+  const size_t capacity = options_.workers + options_.queue_capacity;
+  if (in_system >= capacity) {
+    return Status::ResourceExhausted("queue full: " + std::to_string(queue_.size()) +
+                                     " jobs waiting, " + std::to_string(running_.size()) +
+                                     " running (--queue " +
+                                     std::to_string(options_.queue_capacity) + ", --workers " +
+                                     std::to_string(options_.workers) + ")");
+  }
+  ++reserved_;
+  *number = next_job_number_++;
+  return Status::Ok();
+}
+
+v1::JobEvent JobManager::NewJob(const ExperimentSpec& spec, int64_t number, v1::Job* job) const {
+  const int64_t now = NowUnixMs();
+  job->set_job_id(JobIdFor(store_->store_id(), number));
+  job->set_state(v1::QUEUED);
+  *job->mutable_resolved_spec() = ResolvedJobSpecToProto(spec);
+  job->set_created_unix_ms(now);
+  job->set_build_version(options_.build_version);
+
+  v1::JobEvent accepted;
+  accepted.set_job_id(job->job_id());
+  accepted.set_seq(1);
+  accepted.set_unix_ms(now);
+  *accepted.mutable_accepted() = AcceptedFor(spec, options_.build_version);
+  ApplyEvent(accepted, job);
+  return accepted;
+}
+
+void JobManager::Enqueue(const RecordPtr& record) {
+  bool drain_began = false;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    --reserved_;
+    jobs_.emplace(record->job.job_id(), record);
+    drain_began = draining_;
+    if (!drain_began) {
+      queue_.push_back(record);
+      work_ready_.notify_one();
+    }
+  }
+  // Drain began while this job was being recorded: it must not stay QUEUED.
+  if (drain_began) CancelQueued(record, v1::SERVER_SHUTDOWN);
+}
+
 Status JobManager::Submit(const v1::JobSpec& proto_spec, v1::Job* job) {
   ExperimentSpec spec;
   const Status valid = JobSpecFromProto(proto_spec, options_.default_threads, &spec);
   if (!valid.ok()) return valid;
-
   int64_t number;
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (draining_) return Status::Unavailable("server is shutting down");
-    const size_t in_system = queue_.size() + running_.size() + reserved_;
-    const size_t capacity = options_.workers + options_.queue_capacity;
-    if (in_system >= capacity) {
-      return Status::ResourceExhausted("queue full: " + std::to_string(queue_.size()) +
-                                       " jobs waiting, " + std::to_string(running_.size()) +
-                                       " running (--queue " +
-                                       std::to_string(options_.queue_capacity) + ", --workers " +
-                                       std::to_string(options_.workers) + ")");
-    }
-    ++reserved_;
-    number = next_job_number_++;
-  }
+  const Status reserved = ReserveSlot(&number);
+  if (!reserved.ok()) return reserved;
 
-  const int64_t now = NowUnixMs();
   v1::Job initial;
-  initial.set_job_id(JobIdFor(store_->store_id(), number));
-  initial.set_state(v1::QUEUED);
-  *initial.mutable_resolved_spec() = ResolvedJobSpecToProto(spec);
-  initial.set_created_unix_ms(now);
-  initial.set_build_version(options_.build_version);
-
-  v1::JobEvent accepted;
-  accepted.set_job_id(initial.job_id());
-  accepted.set_seq(1);
-  accepted.set_unix_ms(now);
-  *accepted.mutable_accepted() = AcceptedFor(spec, options_.build_version);
-  ApplyEvent(accepted, &initial);
-
+  v1::JobEvent accepted = NewJob(spec, number, &initial);
   auto record = std::make_shared<JobRecord>(initial);
   record->spec = std::move(spec);
   const Status stored = store_->InsertJob(initial, accepted);
@@ -254,19 +277,7 @@ Status JobManager::Submit(const v1::JobSpec& proto_spec, v1::Job* job) {
   spdlog::info("job {} QUEUED name=\"{}\" task={} dim={} blocks={} steps={}", initial.job_id(),
                record->spec.name, record->spec.task == TaskKind::kXor ? "xor" : "kgmm",
                record->spec.Dim(), record->spec.NumBlocks(), initial.steps_total());
-  bool drain_began = false;
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    --reserved_;
-    jobs_.emplace(initial.job_id(), record);
-    drain_began = draining_;
-    if (!drain_began) {
-      queue_.push_back(record);
-      work_ready_.notify_one();
-    }
-  }
-  // Drain began while this job was being recorded: it must not stay QUEUED.
-  if (drain_began) CancelQueued(record, v1::SERVER_SHUTDOWN);
+  Enqueue(record);
   *job = record->Copy();
   return Status::Ok();
 }

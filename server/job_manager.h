@@ -40,6 +40,7 @@
 
 #include "server/job_event_log.h"
 #include "server/job_store.h"
+#include "sgdspectra/core/experiment_spec.h"
 #include "sgdspectra/core/status.h"
 #include "sgdspectra/v1/jobs.pb.h"
 
@@ -98,6 +99,12 @@ class JobManager {
   void WorkerLoop();
   void RunJob(const RecordPtr& record);
   RecordPtr Find(const std::string& job_id) const;
+  // Submit's steps: admission (a slot in queue + running, or UNAVAILABLE while draining,
+  // RESOURCE_EXHAUSTED when full) and the job's number; the QUEUED job with its accepted event
+  // (seq 1); publishing the recorded job to the queue (cancelled at once if a drain began).
+  Status ReserveSlot(int64_t* number);
+  v1::JobEvent NewJob(const ExperimentSpec& spec, int64_t number, v1::Job* job) const;
+  void Enqueue(const RecordPtr& record);
   // Persists, applies to the job and publishes one event; requires record.append_mutex.
   Status AppendEventLocked(JobRecord& record, v1::JobEvent event);
   // The terminal transition (persisted with the result, if any); requires

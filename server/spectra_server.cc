@@ -45,6 +45,20 @@ bool IsLoopback(const std::string& listen) {
          listen.rfind("[::1]:", 0) == 0;
 }
 
+// Message sizes, keepalive and reflection: the transport settings of ServerOptions.
+void ConfigureBuilder(const ServerOptions& options, grpc::ServerBuilder* builder) {
+  if (!options.reflection) builder->SetOption(std::make_unique<WithoutReflection>());
+  builder->SetMaxReceiveMessageSize(options.max_message_bytes);
+  builder->SetMaxSendMessageSize(options.max_message_bytes);
+  builder->AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, options.keepalive.time_ms);
+  builder->AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, options.keepalive.timeout_ms);
+  builder->AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS,
+                              options.keepalive.permit_without_calls ? 1 : 0);
+  builder->AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+                              options.keepalive.min_client_ping_interval_ms);
+  builder->AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);  // no limit
+}
+
 }  // namespace
 
 Status WritePortFile(const std::string& path, int port) {
@@ -94,18 +108,9 @@ Status SpectraServer::Start(const ServerOptions& options, std::unique_ptr<Spectr
                  options.listen);
   }
   grpc::ServerBuilder builder;
-  if (!options.reflection) builder.SetOption(std::make_unique<WithoutReflection>());
   builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &server->port_);
   builder.RegisterService(server->service_.get());
-  builder.SetMaxReceiveMessageSize(options.max_message_bytes);
-  builder.SetMaxSendMessageSize(options.max_message_bytes);
-  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, options.keepalive.time_ms);
-  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, options.keepalive.timeout_ms);
-  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS,
-                             options.keepalive.permit_without_calls ? 1 : 0);
-  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
-                             options.keepalive.min_client_ping_interval_ms);
-  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);  // no limit
+  ConfigureBuilder(options, &builder);
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || server->port_ == 0) {
     return Status::Internal("cannot listen on " + options.listen);

@@ -126,9 +126,11 @@ std::vector<GroupStatistics> ComputeGroupStatistics(const std::vector<SweepJob>&
   return groups;
 }
 
-bool WriteSweepTables(const std::string& dir, const std::vector<SweepAxis>& axes,
-                      const std::vector<SweepJob>& jobs, const std::vector<JobOutcome>& outcomes,
-                      double success_accuracy, std::string* error) {
+namespace {
+
+// summary.csv: one row per job, one column per swept field, the resolved task, the outcome.
+std::string SummaryCsv(const std::vector<SweepAxis>& axes, const std::vector<SweepJob>& jobs,
+                       const std::vector<JobOutcome>& outcomes, double success_accuracy) {
   std::ostringstream summary;
   summary << "index,group,seed";
   for (const SweepAxis& axis : axes) summary << "," << axis.path;
@@ -168,8 +170,18 @@ bool WriteSweepTables(const std::string& dir, const std::vector<SweepAxis>& axes
     summary << (IsSuccess(outcome, success_accuracy) ? 1 : 0) << ","
             << JobEventsPath("jobs", job.index) << "\n";
   }
-  if (!WriteAtomically(dir + "/summary.csv", summary.str(), error)) return false;
+  return summary.str();
+}
 
+}  // namespace
+
+bool WriteSweepTables(const std::string& dir, const std::vector<SweepAxis>& axes,
+                      const std::vector<SweepJob>& jobs, const std::vector<JobOutcome>& outcomes,
+                      double success_accuracy, std::string* error) {
+  if (!WriteAtomically(dir + "/summary.csv", SummaryCsv(axes, jobs, outcomes, success_accuracy),
+                       error)) {
+    return false;
+  }
   const std::vector<GroupStatistics> groups =
       ComputeGroupStatistics(jobs, outcomes, success_accuracy);
   std::ostringstream aggregates;
