@@ -11,7 +11,6 @@
 #include "client/commands.h"
 #include "client/connection.h"
 #include "client/exit_codes.h"
-#include "client/plot_command.h"
 #include "client/render.h"
 #include "client/server_target.h"
 #include "client/spec_builder.h"
@@ -101,7 +100,6 @@ struct Subcommands {
   CLI::App* result = nullptr;
   CLI::App* health = nullptr;
   CLI::App* sweep = nullptr;
-  CLI::App* plot = nullptr;
 };
 
 void AddGlobalOptions(CLI::App* app, ParsedFlags* flags) {
@@ -184,15 +182,12 @@ void AddJobQueryCommands(CLI::App* app, ParsedFlags* flags, Subcommands* command
                                "Service name (default: whole server)");
 }
 
-// sweep and plot: many jobs, and files.
-void AddSweepAndPlotCommands(CLI::App* app, ParsedFlags* flags, PlotOptions* plot_options,
-                             Subcommands* commands) {
+// sweep: many jobs into one results folder. (Figures: python -m sgdspectra.plot, in
+// clients/python.)
+void AddSweepCommand(CLI::App* app, ParsedFlags* flags, Subcommands* commands) {
   commands->sweep = app->add_subcommand(
       "sweep", "Run a grid of jobs (seeds x spec fields) and write a results folder");
   AddSweepOptions(commands->sweep, &flags->sweep);
-  commands->plot = app->add_subcommand(
-      "plot", "Draw SVG/PNG figures and an HTML report of a job, events file or sweep folder");
-  AddPlotOptions(commands->plot, plot_options);
 }
 
 // The connection and streams every command uses; false with *error for a bad --server.
@@ -271,7 +266,6 @@ int RunJobQuery(const Subcommands& commands, const ParsedFlags& flags, CommandCo
 
 int RunCli(int argc, char** argv) {
   ParsedFlags flags;
-  PlotOptions plot_options;
   Subcommands commands;
   CLI::App app{
       "sgdspectra: drive online-SGD spectral experiments on an sgdspectra server.\n"
@@ -282,7 +276,7 @@ int RunCli(int argc, char** argv) {
   // Registration order is the order --help lists them in.
   AddJobStreamCommands(&app, &flags, &commands);
   AddJobQueryCommands(&app, &flags, &commands);
-  AddSweepAndPlotCommands(&app, &flags, &plot_options, &commands);
+  AddSweepCommand(&app, &flags, &commands);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
@@ -305,7 +299,6 @@ int RunCli(int argc, char** argv) {
     return RunOrSubmit(commands, flags, context, stream_options);
   }
   if (commands.sweep->parsed()) return SweepCommand(context, flags.sweep);
-  if (commands.plot->parsed()) return PlotCommand(context, plot_options);
   return RunJobQuery(commands, flags, &context, stream_options);
 }
 

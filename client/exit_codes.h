@@ -23,7 +23,7 @@ enum ExitCode : int {
   kExitRpcError = 4,
   // health: the server answered, but not SERVING (e.g. NOT_SERVING while draining).
   kExitNotServing = 5,
-  // result --out, sweep, plot: an output file could not be written.
+  // result --out, sweep: an output file could not be written.
   kExitOutputError = 6,
   // run/watch: the server, not the job, ended it: it restarted under the job (INTERRUPTED,
   // state FAILED) or drained (SERVER_SHUTDOWN, state CANCELLED). Submitting the same spec
@@ -42,7 +42,7 @@ inline constexpr const char kExitCodeHelp[] =
     "  3    job CANCELLED by a user (also after Ctrl-C with --cancel-on-exit)\n"
     "  4    RPC error (gRPC status code and message on stderr)\n"
     "  5    health: server not SERVING\n"
-    "  6    result --out / sweep / plot: output could not be written\n"
+    "  6    result --out / sweep: output could not be written\n"
     "  7    job ended by the server (restart or drain); submitting it again is safe\n"
     "  130  run/watch detached by Ctrl-C (the job goes on)\n";
 

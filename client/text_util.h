@@ -1,4 +1,4 @@
-// TextUtil: small string helpers shared by the CLI's renderers, plots and sweeps.
+// TextUtil: small string helpers shared by the CLI's renderers and sweeps.
 // Thread-safety: pure functions.
 #ifndef SGDSPECTRA_CLIENT_TEXT_UTIL_H_
 #define SGDSPECTRA_CLIENT_TEXT_UTIL_H_

@@ -14,7 +14,9 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libsqlite3-dev libcli11-dev nlohmann-json3-dev
   python3-grpcio python3-protobuf python3-numpy python3-scipy python3-matplotlib
-  chromium librsvg2-bin python3-pil python3-yaml
+  python3-pandas python3-pip python3-venv python3-setuptools python3-wheel
+  chromium python3-pil python3-yaml
+  python3-nbclient python3-nbconvert python3-nbformat python3-ipykernel
   clang-format
 )
 if [[ "${1:-}" == "--with-containers" ]]; then

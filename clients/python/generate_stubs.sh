@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
-# Generates the Python stubs of proto/sgdspectra/v1/jobs.proto into OUTDIR/sgdspectra/v1/.
-# Use them with: SGDSPECTRA_STUBS_DIR=OUTDIR. (Without it, the package generates them itself into
-# the git-ignored clients/python/_generated on first import.)
+# Generates the Python stubs of proto/sgdspectra/v1/jobs.proto into OUTDIR/sgdspectra/v1/, for
+# running the package from a checkout without installing it:
+#
+#   clients/python/generate_stubs.sh /tmp/sgdspectra-stubs
+#   SGDSPECTRA_STUBS_DIR=/tmp/sgdspectra-stubs PYTHONPATH=clients/python /usr/bin/python3 ...
+#
+# (An installed package carries its own stubs; the CMake target sgdspectra-python-stubs does the
+# same as this script into the build tree.)
 #
 # Usage: clients/python/generate_stubs.sh OUTDIR [--proto-dir DIR]
 # Needs protoc + grpc_python_plugin (Debian: protobuf-compiler, protobuf-compiler-grpc), or
@@ -12,4 +17,4 @@ if [[ $# -lt 1 ]]; then
   echo "usage: $0 OUTDIR [--proto-dir DIR]" >&2
   exit 2
 fi
-exec "${PYTHON:-/usr/bin/python3}" "$here/sgdspectra/_stubs.py" "$@"
+exec "${PYTHON:-/usr/bin/python3}" "$here/stubgen.py" "$@"

@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
-# The commands of docs/REPRODUCTION.md at toy scale (CTest `reproduction_pipeline`, a few
-# seconds): the shipped paper specs with d and t_end overridden, run as sweeps against a child
-# server, turned into tables by measure.py and into figures by `sgdspectra plot`. It checks that
-# the documented pipeline still works end to end and that measure.py's tables hold numbers
-# taken from the sweeps; the science at full scale is tests/paper (label `paper`).
+# The commands of docs/REPRODUCTION.md at toy scale (CTest `reproduction_pipeline`, about 15
+# s): the shipped paper specs with d and t_end overridden, run as sweeps against a child
+# server, turned into tables by measure.py and into figures by `python -m sgdspectra.plot`. It
+# checks that the documented pipeline still works end to end and that measure.py's tables hold
+# numbers taken from the sweeps; the science at full scale is tests/paper (label `paper`).
 #
-# Usage: pipeline_test.sh CLI SERVER
+# Usage: pipeline_test.sh CLI SERVER [PYTHON]
+#   PYTHON (default /usr/bin/python3) runs clients/python's sgdspectra.plot from the checkout; it
+#   needs the package's stubs: SGDSPECTRA_STUBS_DIR (CTest sets it) or an installed package.
 set -euo pipefail
 
 cli=$1
 server=$2
+python=${3:-/usr/bin/python3}
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d)
 server_pid=""
@@ -56,12 +59,15 @@ grep -q "X1: $successes successes of 4 runs" "$work/measured.md" ||
 rows=$(grep -c '^| [0-9]' "$work/measured.md")
 (( rows >= 10 )) || fail "measure.py printed only $rows table rows"
 
-"$cli" plot "$work/k1/jobs/0000.events.jsonl" --out "$work/plots/k1" --png never > /dev/null ||
-  fail "plot of a K1 job"
-"$cli" plot "$work/x1" --png never > /dev/null || fail "plot of the X1 sweep"
+plot=(env PYTHONPATH="$repo/clients/python${PYTHONPATH:+:$PYTHONPATH}" "$python" -m sgdspectra.plot)
+"${plot[@]}" "$work/k1/jobs/0000.events.jsonl" --out "$work/plots/k1" --format svg \
+  --times 0 > /dev/null 2> "$work/plot.err" || fail "plot of a K1 job: $(cat "$work/plot.err")"
+"${plot[@]}" "$work/x1" --format svg > /dev/null 2> "$work/plot.err" ||
+  fail "plot of the X1 sweep: $(cat "$work/plot.err")"
 for f in "$work/plots/k1/report.html" "$work/plots/k1/eigenvalues_H_class0.svg" \
-         "$work/plots/k1/eigenvalues_H_full.svg" "$work/x1/plots/sweep_rank.svg" \
-         "$work/x1/plots/report.html"; do
+         "$work/plots/k1/eigenvalues_H_full.svg" "$work/plots/k1/alignment.svg" \
+         "$work/x1/plots/sweep_rank.svg" "$work/x1/plots/sweep_success.svg" \
+         "$work/x1/plots/sweep_alignment_bands.svg" "$work/x1/plots/report.html"; do
   [[ -s "$f" ]] || fail "missing $f"
 done
 echo "reproduction pipeline: sweeps, measure.py and plot all worked ($rows table rows)"

@@ -1,8 +1,14 @@
-"""A thin, synchronous Python layer over the sgdspectra.v1.SgdSpectra gRPC service.
+"""The synchronous client of the sgdspectra.v1.SgdSpectra gRPC service (asyncio: aio.py).
 
-Every method maps to one RPC of proto/sgdspectra/v1/jobs.proto and returns the proto messages
-(JobEvent, Job, JobResult) unchanged; the only translations are: a job spec may be a dict in the
-proto3 JSON mapping, states may be given by name, and gRPC errors become SgdSpectraError.
+Every method maps to one RPC of proto/sgdspectra/v1/jobs.proto and returns typed results
+(sgdspectra.types: Event, Job, JobResult, with NumPy arrays and Python enums); `.to_proto()` gives
+the message back. A job spec may be a JobSpec message or a dict in the proto3 JSON mapping, states
+may be given by name, and gRPC errors become SgdSpectraError.
+
+Following a job (run, watch) and leaving early: Ctrl-C (KeyboardInterrupt), an exception or
+`break` out of a `with` block, or close() stop the stream and leave the job running on the
+server, unless the call was made with cancel_on_exit=True: the client then cancels the job
+(CancelJob) before it lets go.
 
 Thread-safety: a Client may be shared between threads (gRPC channels are thread-safe); an event
 stream returned by run() / watch() must be consumed by one thread.
@@ -13,8 +19,10 @@ import socket
 import threading
 
 import grpc
+import numpy as np
 from google.protobuf import json_format
 
+from .types import Event, Job, JobResult, JobState
 from .v1 import jobs_pb2, jobs_pb2_grpc
 
 # Unary calls: a deadline so that a dead server is noticed. Streams have none by default: a job
@@ -133,49 +141,144 @@ def as_job_spec(spec):
 def job_state(state):
     """A JobState value from None (= all), an int, or a name such as "RUNNING" (any case)."""
     if state is None:
-        return jobs_pb2.JOB_STATE_UNSPECIFIED
+        return JobState(0)
     if isinstance(state, str):
         try:
-            return jobs_pb2.JobState.Value(state.upper())
-        except ValueError:
+            return JobState[state.upper()]
+        except KeyError:
             raise ValueError("unknown job state %r; one of %s"
-                             % (state, ", ".join(jobs_pb2.JobState.keys()))) from None
-    return int(state)
+                             % (state, ", ".join(s.name for s in JobState))) from None
+    return JobState(int(state))
+
+
+def _is_ended_call(error):
+    return isinstance(error, grpc.RpcError) and hasattr(error, "code") and \
+        error.code() == grpc.StatusCode.CANCELLED
 
 
 class EventStream:
-    """An iterator of JobEvents from RunJob / WatchJob. Ends after the terminal `finished` event;
-    a failed stream raises SgdSpectraError. cancel() (or leaving a `with` block) stops the stream
-    early without error; it does not cancel the job (use Client.cancel for that)."""
+    """An iterator of `Event`s from RunJob / WatchJob; ends after the terminal `finished` event.
+    A failed stream raises SgdSpectraError.
 
-    def __init__(self, call):
+    Leaving early (Ctrl-C while waiting for an event, an exception or `break` inside
+    `with stream:`, or close()) stops the stream and leaves the job running, unless the stream
+    was opened with cancel_on_exit=True: then the job is cancelled first (CancelJob; a job that
+    has already finished is left as it is). `job_id` is known from the first event (at once for
+    watch, and for run with cancel_on_exit, which submits first); `last_seq` is the seq of the
+    last event returned, for watch(job_id, after_seq=stream.last_seq) later."""
+
+    def __init__(self, call, client, job_id=None, cancel_on_exit=False):
         self._call = call
-        self._cancelled = False
+        self._client = client
+        self.job_id = job_id
+        self.cancel_on_exit = cancel_on_exit
+        self.last_seq = 0
+        self.finished = False  # the terminal event has been returned
+        self._closed = False
 
     def __iter__(self):
         return self
 
     def __next__(self):
+        if self.finished or self._closed:
+            raise StopIteration
         try:
-            return next(self._call)
+            message = next(self._call)
+        except StopIteration:
+            self._closed = True
+            raise
         except grpc.RpcError as error:
-            if self._cancelled and error.code() == grpc.StatusCode.CANCELLED:
+            if self._closed and _is_ended_call(error):
                 raise StopIteration from None
+            self._closed = True
             raise SgdSpectraError.from_rpc_error(error) from None
+        except BaseException:  # KeyboardInterrupt, SystemExit, ...: leave, then re-raise
+            self.close()
+            raise
+        event = Event.from_proto(message)
+        self.job_id = self.job_id or event.job_id
+        self.last_seq = event.seq
+        if event.finished is not None:
+            self.finished = True
+        return event
 
-    def cancel(self):
-        self._cancelled = True
+    def close(self):
+        """Stops following the job: the job goes on, unless cancel_on_exit was asked (then it is
+        cancelled, if it has not finished). Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
         self._call.cancel()
+        if self.cancel_on_exit and not self.finished and self.job_id:
+            self._client._cancel_quietly(self.job_id)
+
+    cancel = close  # the old name (it never cancelled the job by itself)
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc_info):
-        self.cancel()
+        self.close()
         return False
 
+    def __del__(self):
+        # Garbage: end the call (never an RPC here); the job goes on.
+        call = getattr(self, "_call", None)
+        if call is not None and not getattr(self, "_closed", True):
+            try:
+                call.cancel()
+            except Exception:  # noqa: BLE001 (interpreter shutdown)
+                pass
 
-class Client:
+
+class _ClientBase:
+    """What the sync and asyncio clients share: target parsing, options, metadata, requests."""
+
+    def _setup(self, address, token, credentials, timeout, options):
+        self._channel_target, self.endpoints = parse_target(address)
+        self._channel_options = [("grpc.max_receive_message_length", DEFAULT_MAX_RECEIVE_BYTES)]
+        self._channel_options.extend(options or [])
+        self._credentials = credentials
+        self._metadata = (("authorization", "Bearer " + token),) if token else None
+        self._timeout = timeout
+        self.address = address
+        self._replica_stubs = {}  # endpoint -> (channel, stub)
+        self._job_replicas = {}   # job id -> endpoint
+
+    def _channel_arguments(self, extra_options=()):
+        return list(self._channel_options) + list(extra_options)
+
+    @staticmethod
+    def _submit_request(spec):
+        return jobs_pb2.SubmitJobRequest(spec=as_job_spec(spec))
+
+    @staticmethod
+    def _list_request(state, page_size, token):
+        return jobs_pb2.ListJobsRequest(page_size=page_size, page_token=token,
+                                        state_filter=job_state(state))
+
+    def _not_found_anywhere(self, job_id, not_found):
+        return SgdSpectraError("NOT_FOUND", "job %s not found on any of %d replicas of %s"
+                               % (job_id, not_found, self.address))
+
+
+def _sort_jobs(jobs, limit):
+    jobs.sort(key=lambda job: job.created_unix_ms, reverse=True)
+    return jobs[:limit] if limit is not None else jobs
+
+
+def _assemble_test_sample(chunks):
+    values, labels, cols, total = [], [], 0, 0
+    for chunk in chunks:
+        values.append(np.asarray(chunk.values, dtype=np.float64))
+        labels.append(np.asarray(chunk.labels, dtype=np.int64))
+        cols, total = chunk.cols, chunk.total_rows
+    inputs = np.concatenate(values) if values else np.zeros(0)
+    return (inputs.reshape(total, cols),
+            np.concatenate(labels) if labels else np.zeros(0, dtype=np.int64))
+
+
+class Client(_ClientBase):
     """A connection to one sgdspectra server, or to several replicas.
 
     address: "host:port", any gRPC target (e.g. "dns:///svc:50051"), or a comma-separated list
@@ -188,26 +291,20 @@ class Client:
     timeout: deadline in seconds for unary calls (None = no deadline); streams have none unless
              given per call.
     options: extra channel options, e.g. [("grpc.keepalive_time_ms", 60000)].
+
+    Use it as a context manager (`with Client(...) as client:`) or call close().
     """
 
     def __init__(self, address, token=None, *, credentials=None,
                  timeout=DEFAULT_TIMEOUT_SECONDS, options=None):
-        channel_target, self.endpoints = parse_target(address)
-        self._channel_options = [("grpc.max_receive_message_length", DEFAULT_MAX_RECEIVE_BYTES)]
-        self._channel_options.extend(options or [])
-        self._credentials = credentials
-        self._channel = self._make_channel(
-            channel_target, [("grpc.lb_policy_name", "round_robin")])
+        self._setup(address, token, credentials, timeout, options)
+        self._channel = self._make_channel(self._channel_target,
+                                           [("grpc.lb_policy_name", "round_robin")])
         self._stub = jobs_pb2_grpc.SgdSpectraStub(self._channel)
-        self._metadata = (("authorization", "Bearer " + token),) if token else None
-        self._timeout = timeout
-        self.address = address
         self._lock = threading.Lock()
-        self._replica_stubs = {}  # endpoint -> (channel, stub)
-        self._job_replicas = {}   # job id -> endpoint
 
     def _make_channel(self, target, extra_options=()):
-        options = list(self._channel_options) + list(extra_options)
+        options = self._channel_arguments(extra_options)
         if self._credentials is None:
             return grpc.insecure_channel(target, options=options)
         return grpc.secure_channel(target, self._credentials, options=options)
@@ -244,8 +341,7 @@ class Client:
             return stub
         if first_error is not None:
             raise first_error
-        raise SgdSpectraError("NOT_FOUND", "job %s not found on any of %d replicas of %s"
-                              % (job_id, not_found, self.address))
+        raise self._not_found_anywhere(job_id, not_found)
 
     def replica_of(self, job_id):
         """The address of the replica that holds `job_id` (its own address for one server)."""
@@ -281,14 +377,20 @@ class Client:
 
     # -- jobs ----------------------------------------------------------------------------------
 
-    def run(self, spec, timeout=None):
-        """Submits a job and streams its events from the first (`accepted`) to `finished`."""
-        request = jobs_pb2.SubmitJobRequest(spec=as_job_spec(spec))
-        return EventStream(self._stub.RunJob(request, timeout=timeout, metadata=self._metadata))
+    def run(self, spec, timeout=None, *, cancel_on_exit=False):
+        """Submits a job and streams its events, from `accepted` to `finished` (EventStream).
+        cancel_on_exit=True: leaving the stream early cancels the job (the job is then submitted
+        with SubmitJob and followed with WatchJob, so its id is known before the first event)."""
+        if cancel_on_exit:
+            job = self.submit(spec)
+            return self.watch(job.job_id, timeout=timeout, cancel_on_exit=True)
+        call = self._stub.RunJob(self._submit_request(spec), timeout=timeout,
+                                 metadata=self._metadata)
+        return EventStream(call, self)
 
     def run_all(self, specs, max_workers=4, timeout=None):
         """Runs every spec to its end, at most `max_workers` at once (each a RunJob stream, so
-        with several replicas the jobs spread over them), and returns one list of JobEvents per
+        with several replicas the jobs spread over them), and returns one list of Events per
         spec, in the order given. The first failed call raises its SgdSpectraError once the
         calls already running have ended."""
         import concurrent.futures
@@ -299,72 +401,71 @@ class Client:
 
     def submit(self, spec):
         """Validates and queues a job; returns the Job (state QUEUED) at once."""
-        return self._unary(self._stub.SubmitJob, jobs_pb2.SubmitJobRequest(spec=as_job_spec(spec)))
+        return Job.from_proto(self._unary(self._stub.SubmitJob, self._submit_request(spec)))
 
-    def watch(self, job_id, after_seq=0, timeout=None):
-        """Events of a job with seq > after_seq: the recorded ones, then live ones to `finished`."""
+    def watch(self, job_id, after_seq=0, timeout=None, *, cancel_on_exit=False):
+        """Events of a job with seq > after_seq: the recorded ones, then live ones to `finished`
+        (EventStream). cancel_on_exit=True: leaving the stream early cancels the job."""
         request = jobs_pb2.WatchJobRequest(job_id=job_id, after_seq=after_seq)
         stub = self._stub_for_job(job_id)
-        return EventStream(stub.WatchJob(request, timeout=timeout, metadata=self._metadata))
+        call = stub.WatchJob(request, timeout=timeout, metadata=self._metadata)
+        return EventStream(call, self, job_id=job_id, cancel_on_exit=cancel_on_exit)
 
     def get(self, job_id):
-        return self._unary(self._stub_for_job(job_id).GetJob,
-                           jobs_pb2.GetJobRequest(job_id=job_id))
+        """The Job (state, progress, resolved spec)."""
+        return Job.from_proto(self._unary(self._stub_for_job(job_id).GetJob,
+                                          jobs_pb2.GetJobRequest(job_id=job_id)))
 
     def list(self, state=None, page_size=0, limit=None):
-        """Jobs newest first, all pages (at most `limit` jobs when given); `state` filters.
-        With several replicas: every replica's jobs, merged newest first."""
+        """Jobs newest first, all pages (at most `limit` jobs when given); `state` filters (a
+        JobState or a name such as "running"). With several replicas: every replica's jobs,
+        merged newest first."""
         if len(self.endpoints) <= 1:
             return self._list_one(self._stub, state, page_size, limit)
         jobs = []
         for endpoint in self.endpoints:
             jobs.extend(self._list_one(self._replica_stub(endpoint), state, page_size, limit))
-        jobs.sort(key=lambda job: job.created_unix_ms, reverse=True)
-        return jobs[:limit] if limit is not None else jobs
+        return _sort_jobs(jobs, limit)
 
     def _list_one(self, stub, state, page_size, limit):
-        jobs = []
-        token = ""
+        jobs, token = [], ""
         while True:
-            request = jobs_pb2.ListJobsRequest(page_size=page_size, page_token=token,
-                                               state_filter=job_state(state))
-            response = self._unary(stub.ListJobs, request)
-            jobs.extend(response.jobs)
+            response = self._unary(stub.ListJobs, self._list_request(state, page_size, token))
+            jobs.extend(Job.from_proto(job) for job in response.jobs)
             token = response.next_page_token
             if not token or (limit is not None and len(jobs) >= limit):
                 return jobs[:limit] if limit is not None else jobs
 
     def cancel(self, job_id):
         """Cancels a queued or running job; FAILED_PRECONDITION if it has already finished."""
-        return self._unary(self._stub_for_job(job_id).CancelJob,
-                           jobs_pb2.CancelJobRequest(job_id=job_id))
+        return Job.from_proto(self._unary(self._stub_for_job(job_id).CancelJob,
+                                          jobs_pb2.CancelJobRequest(job_id=job_id)))
+
+    def _cancel_quietly(self, job_id):
+        try:
+            self.cancel(job_id)
+        except SgdSpectraError as error:
+            if error.code not in ("FAILED_PRECONDITION", "NOT_FOUND"):
+                raise
 
     def result(self, job_id, include_test_sample=False):
-        """The JobResult of a finished job: final weights, means, resolved spec, and with
-        include_test_sample the test sample (FAILED_PRECONDITION if it is too large for one
-        message: use test_sample())."""
+        """The JobResult of a finished job: final weights, means (NumPy arrays), resolved spec,
+        and with include_test_sample the test sample (FAILED_PRECONDITION if it is too large for
+        one message: use test_sample())."""
         request = jobs_pb2.GetResultRequest(job_id=job_id,
                                             include_test_sample=include_test_sample)
-        return self._unary(self._stub_for_job(job_id).GetResult, request)
+        return JobResult.from_proto(self._unary(self._stub_for_job(job_id).GetResult, request))
 
     def test_sample(self, job_id, rows_per_chunk=0):
-        """The job's test sample through StreamTestSample, as (inputs M x d, labels M) numpy
-        arrays; works for samples of any size."""
-        import numpy as np
-
+        """The job's test sample through StreamTestSample, as (inputs M x d float64, labels M
+        int64) NumPy arrays; works for samples of any size."""
         request = jobs_pb2.StreamTestSampleRequest(job_id=job_id, rows_per_chunk=rows_per_chunk)
-        values, labels, cols, total = [], [], 0, 0
+        stub = self._stub_for_job(job_id)
         try:
-            stub = self._stub_for_job(job_id)
-            for chunk in stub.StreamTestSample(request, metadata=self._metadata):
-                values.append(np.asarray(chunk.values, dtype=np.float64))
-                labels.append(np.asarray(chunk.labels, dtype=np.int32))
-                cols, total = chunk.cols, chunk.total_rows
+            return _assemble_test_sample(stub.StreamTestSample(request, timeout=None,
+                                                               metadata=self._metadata))
         except grpc.RpcError as error:
             raise SgdSpectraError.from_rpc_error(error) from None
-        inputs = np.concatenate(values) if values else np.zeros(0)
-        return inputs.reshape(total, cols), (np.concatenate(labels) if labels
-                                             else np.zeros(0, dtype=np.int32))
 
     def _unary(self, method, request):
         try:
@@ -375,11 +476,14 @@ class Client:
 
 def matrix_to_numpy(matrix):
     """A sgdspectra.v1.Matrix as a (rows, cols) float64 numpy array."""
-    import numpy as np
-
+    if isinstance(matrix, np.ndarray):
+        return matrix
     return np.asarray(matrix.values, dtype=np.float64).reshape(matrix.rows, matrix.cols)
 
 
 def to_dict(message):
-    """A message as a dict in the proto3 JSON mapping with the .proto's field names."""
+    """A message (proto or sgdspectra.types dataclass) as a dict in the proto3 JSON mapping with
+    the .proto's field names."""
+    if hasattr(message, "to_dict") and not hasattr(message, "DESCRIPTOR"):
+        return message.to_dict()
     return json_format.MessageToDict(message, preserving_proto_field_name=True)

@@ -10,13 +10,11 @@ Usage: /usr/bin/python3 clients/python/tests/test_spec_fields.py
 """
 
 import os
-import subprocess
 import sys
-import tempfile
 import unittest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-PYTHON_CLIENT_DIR = os.path.dirname(HERE)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import support  # noqa: E402
 
 
 def leaves(descriptor, prefix=()):
@@ -71,9 +69,5 @@ class SpecFieldsTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    with tempfile.TemporaryDirectory() as stubs:
-        subprocess.run([os.path.join(PYTHON_CLIENT_DIR, "generate_stubs.sh"), stubs], check=True,
-                       env=dict(os.environ, PYTHON=sys.executable))
-        os.environ["SGDSPECTRA_STUBS_DIR"] = stubs
-        sys.path.insert(0, PYTHON_CLIENT_DIR)
-        unittest.main()
+    support.use_checkout()
+    unittest.main()
