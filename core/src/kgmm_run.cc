@@ -1,4 +1,4 @@
-// k-GMM with a one-layer softmax network (SPEC.md, Task A): the SGD step and the snapshot
+// k-GMM with a one-layer softmax network (docs/SCIENCE.md, Task A): the SGD step and the snapshot
 // analysis of the class blocks and full matrices of H and G.
 #include <chrono>
 #include <cmath>

@@ -1,4 +1,4 @@
-// XOR-type mixture with a two-layer ReLU network (SPEC.md, Task B): the SGD step and the
+// XOR-type mixture with a two-layer ReLU network (docs/SCIENCE.md, Task B): the SGD step and the
 // snapshot analysis per layer: neuron blocks, the whole first layer, the K x K second layer
 // (with the decoy null) and the full matrix.
 #include <Eigen/Eigenvalues>

@@ -365,7 +365,8 @@ TEST(SpecBuilderTest, ShippedK1ExampleIsTheSpecMdSetup) {
   v1::JobSpec spec;
   const Status status = ReadSpecFile(std::string(SGDSPECTRA_EXAMPLES_DIR) + "/kgmm_k1.json", &spec);
   ASSERT_TRUE(status.ok()) << status.ToString();
-  // SPEC.md, reproduction suite K1: d=400, k=4, lambda=20, beta=0.1, c_delta=1, M_test=4d, t=20.
+  // docs/SCIENCE.md, reproduction table K1: d=400, k=4, lambda=20, beta=0.1, c_delta=1, M_test=4d,
+  // t=20.
   EXPECT_EQ(spec.kgmm().dim(), 400);
   EXPECT_EQ(spec.kgmm().num_classes(), 4);
   EXPECT_EQ(spec.kgmm().snr(), 20.0);
@@ -379,7 +380,7 @@ TEST(SpecBuilderTest, ShippedX1ExampleIsTheSpecMdSetup) {
   v1::JobSpec spec;
   const Status status = ReadSpecFile(std::string(SGDSPECTRA_EXAMPLES_DIR) + "/xor_x1.json", &spec);
   ASSERT_TRUE(status.ok()) << status.ToString();
-  // SPEC.md, reproduction suite X1: d=250, K=4, lambda=1000, alpha=0.1, c_delta=1, t to 80.
+  // docs/SCIENCE.md, reproduction table X1: d=250, K=4, lambda=1000, alpha=0.1, c_delta=1, t to 80.
   ASSERT_TRUE(spec.has_xor_task());
   EXPECT_EQ(spec.xor_task().dim(), 250);
   EXPECT_EQ(spec.xor_task().hidden(), 4);

@@ -1,7 +1,7 @@
-// Small-scale statistical versions of SPEC.md's reproduction rows K2, K3, X2 and X3 (the
-// full-scale rows are tests/paper/, label `paper`). Each test runs several seeds at a scale where
-// one run takes a fraction of a second, asserts the row's claim for every seed with a threshold
-// derived from the theory (the derivation is beside it), and prints what it measured.
+// Small-scale statistical versions of the reproduction rows (docs/SCIENCE.md) K2, K3, X2 and X3
+// (the full-scale rows are tests/paper/, label `paper`). Each test runs several seeds at a scale
+// where one run takes a fraction of a second, asserts the row's claim for every seed with a
+// threshold derived from the theory (the derivation is beside it), and prints what it measured.
 //
 // Scale. K2/K3 run at d = 200 (full scale 400): every asserted quantity is d-independent at
 // leading order (see SmallKgmmSpec), so halving d only adds O(1/sqrt(d)) fluctuations. X3 runs at
@@ -167,9 +167,9 @@ class SmallKgmmReproductionTest : public ::testing::Test {
 std::vector<RecordedRun>* SmallKgmmReproductionTest::runs_[kNumLambdas] = {nullptr, nullptr};
 
 TEST_F(SmallKgmmReproductionTest, K2AlignmentRisesFromRandomToNearOneAndGrowsWithLambda) {
-  // The end of the run (t = 20): SPEC.md's "about 0.95" (lambda 20) and "about 0.99" (lambda
-  // 100) with the full-scale test's tolerances, now for every block of every seed rather than
-  // for the mean; by (3) above the value does not depend on d at leading order.
+  // The end of the run (t = 20): docs/SCIENCE.md's "about 0.95" (lambda 20) and "about 0.99"
+  // (lambda 100) with the full-scale test's tolerances, now for every block of every seed rather
+  // than for the mean; by (3) above the value does not depend on d at leading order.
   constexpr double kFinalTarget[kNumLambdas] = {0.95, 0.99};
   constexpr double kFinalTolerance[kNumLambdas] = {0.03, 0.015};
   // t = 0: align^2 ~ Beta(2, 98) (k = 4, d = 200), so P(align > 0.4) = 0.84^98 (1 + 98 x 0.16)

@@ -1,5 +1,5 @@
-// SPEC.md's reproduction table at full scale, one test per row. Each test prints what it
-// measured (the numbers behind docs/REPRODUCTION.md) and asserts the paper's expectation with
+// the reproduction table of docs/SCIENCE.md at full scale, one test per row. Each test prints what
+// it measured (the numbers behind docs/REPRODUCTION.md) and asserts the paper's expectation with
 // the tolerance stated beside it.
 #include <gtest/gtest.h>
 
@@ -227,7 +227,8 @@ TEST(PaperX, X1X2X3SuccessFractionSecondLayerRankAndNeuronAlignment) {
       "X2 success <=> 4 second-layer outliers in %d/%d runs (%d still converging); "
       "covered == outliers in %d/%d\n",
       agree_success_rank, kSeeds, converging, covered_equals_rank, kSeeds);
-  // Finite-size runs give roughly 0.09-0.15 (SPEC.md); the interval must reach 3/32's region.
+  // Finite-size runs give roughly 0.09-0.15 (docs/SCIENCE.md); the interval must reach 3/32's
+  // region.
   EXPECT_LE(centre - half, 0.15);
   EXPECT_GE(centre + half, 0.09);
 }

@@ -1,5 +1,5 @@
 // Matrix-free curvature operators over a fixed sample: the data-fit Hessian and G-matrix
-// blocks of SPEC.md, applied without ever forming a d x d or md x md matrix.
+// blocks of docs/SCIENCE.md, applied without ever forming a d x d or md x md matrix.
 //
 // Every block we analyse has the form
 //     A = (1/M) sum_j (I_m kron Y_j) S_j (I_m kron Y_j)^T,      A in R^{md x md},

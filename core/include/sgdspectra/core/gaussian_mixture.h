@@ -1,4 +1,4 @@
-// The k-class Gaussian mixture of SPEC.md, Task A: class a with probability p_a,
+// The k-class Gaussian mixture of docs/SCIENCE.md, Task A: class a with probability p_a,
 // input Y = mu_a + Z / sqrt(lambda), Z ~ N(0, I_d).
 //
 // Means are rows of a k x d matrix. MakeMeans builds them from the seed as

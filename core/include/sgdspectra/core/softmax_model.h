@@ -1,5 +1,5 @@
-// The one-layer softmax classifier of SPEC.md, Task A: parameters x = (x^1..x^k), stored as a
-// k x d row-major matrix (row c = x^c); loss = cross-entropy of softmax(x^c . Y) + (beta/2)|x|^2.
+// The one-layer softmax classifier of docs/SCIENCE.md, Task A: parameters x = (x^1..x^k), stored as
+// a k x d row-major matrix (row c = x^c); loss = cross-entropy of softmax(x^c . Y) + (beta/2)|x|^2.
 //
 // Pure functions over caller-owned data; thread-safe when callers do not share outputs.
 #ifndef SGDSPECTRA_CORE_SOFTMAX_MODEL_H_

@@ -1,4 +1,4 @@
-// Curvature of the two-layer network (SPEC.md, Task B) as matrix-free mixings for
+// Curvature of the two-layer network (docs/SCIENCE.md, Task B) as matrix-free mixings for
 // SampleGramOperator, and the small second-layer matrices.
 //
 // Blocks (data-fit part, ReLU'' = 0 a.e.):

@@ -1,5 +1,5 @@
-// The two-layer network of SPEC.md, Task B: hidden width K, first layer W (K x d, row i = W_i)
-// with ReLU and no biases, second layer v (K), output sigmoid(v . relu(W X)); loss = binary
+// The two-layer network of docs/SCIENCE.md, Task B: hidden width K, first layer W (K x d, row i =
+// W_i) with ReLU and no biases, second layer v (K), output sigmoid(v . relu(W X)); loss = binary
 // cross-entropy + (alpha/2)(|v|^2 + |W|^2). With h = relu(W X), a_i = 1{W_i . X > 0},
 // f = v . h, s = sigmoid(f), s' = s(1 - s), r = s - y.
 //
