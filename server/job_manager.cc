@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cctype>
 #include <cinttypes>
+#include <cmath>
 #include <cstdio>
 #include <exception>
 #include <utility>
@@ -204,6 +205,30 @@ Status JobManager::Recover() {
   return Status::Ok();
 }
 
+Status JobManager::CheckServerLimits(const ExperimentSpec& spec) const {
+  const double mib = 1 << 20;
+  if (options_.max_job_memory_bytes > 0 && spec.EstimatedBytes() > options_.max_job_memory_bytes) {
+    return Status::InvalidArgument(
+        "memory_budget_bytes: the job needs about " +
+        std::to_string(std::llround(spec.EstimatedBytes() / mib)) +
+        " MiB, above this server's limit of " +
+        std::to_string(std::llround(options_.max_job_memory_bytes / mib)) +
+        " MiB per job (--max-job-memory-bytes); a spec can only lower it");
+  }
+  // accepted + finished + one per snapshot + one per progress interval.
+  const long progress =
+      (spec.ResolvedSteps() + spec.ResolvedProgressEvery() - 1) / spec.ResolvedProgressEvery();
+  const long events = 2 + static_cast<long>(spec.SnapshotSteps().size()) + progress;
+  if (options_.max_events_per_job > 0 && events > options_.max_events_per_job) {
+    return Status::InvalidArgument(
+        "progress_every_steps: the job would send about " + std::to_string(events) +
+        " events (snapshots and progress), above this server's limit of " +
+        std::to_string(options_.max_events_per_job) +
+        " per job (--max-events-per-job); raise progress_every_steps or take fewer snapshots");
+  }
+  return Status::Ok();
+}
+
 Status JobManager::ReserveSlot(int64_t* number) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (draining_) return Status::Unavailable("server is shutting down");
@@ -256,7 +281,8 @@ void JobManager::Enqueue(const RecordPtr& record) {
 
 Status JobManager::Submit(const v1::JobSpec& proto_spec, v1::Job* job) {
   ExperimentSpec spec;
-  const Status valid = JobSpecFromProto(proto_spec, options_.default_threads, &spec);
+  Status valid = JobSpecFromProto(proto_spec, options_.default_threads, &spec);
+  if (valid.ok()) valid = CheckServerLimits(spec);
   if (!valid.ok()) return valid;
   int64_t number;
   const Status reserved = ReserveSlot(&number);

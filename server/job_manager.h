@@ -50,6 +50,12 @@ struct JobManagerOptions {
   int workers = 1;          // jobs run at once, >= 1
   int queue_capacity = 16;  // jobs waiting beyond the running ones, >= 0
   int default_threads = 1;  // analysis.threads = 0 means this, >= 1
+  // Limits a spec cannot raise (0 = none): a job whose estimated peak memory is above
+  // max_job_memory_bytes, or that would send more than max_events_per_job events (snapshots
+  // and SGD progress; analysis progress adds at most one per 5 s of a long snapshot), is
+  // refused with INVALID_ARGUMENT naming the field to change.
+  double max_job_memory_bytes = 0;
+  long max_events_per_job = 0;
   std::string build_version;
 };
 
@@ -103,6 +109,7 @@ class JobManager {
   // RESOURCE_EXHAUSTED when full) and the job's number; the QUEUED job with its accepted event
   // (seq 1); publishing the recorded job to the queue (cancelled at once if a drain began).
   Status ReserveSlot(int64_t* number);
+  Status CheckServerLimits(const ExperimentSpec& spec) const;
   v1::JobEvent NewJob(const ExperimentSpec& spec, int64_t number, v1::Job* job) const;
   void Enqueue(const RecordPtr& record);
   // Persists, applies to the job and publishes one event; requires record.append_mutex.

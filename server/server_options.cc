@@ -1,10 +1,19 @@
 #include "server/server_options.h"
 
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 
 #include "server/version.h"
 
 namespace sgdspectra::server {
+
+double DefaultMaxJobMemoryBytes() {
+  const long pages = sysconf(_SC_PHYS_PAGES);
+  const long page_size = sysconf(_SC_PAGE_SIZE);
+  if (pages <= 0 || page_size <= 0) return 8.0 * (1ull << 30);  // unknown: the spec default
+  return 0.5 * static_cast<double>(pages) * static_cast<double>(page_size);
+}
 
 std::optional<int> ParseServerOptions(int argc, char** argv, ServerOptions* options) {
   CLI::App app("sgdspectra-server: runs online-SGD spectral experiments as gRPC jobs");
@@ -51,6 +60,15 @@ std::optional<int> ParseServerOptions(int argc, char** argv, ServerOptions* opti
   app.add_option("--shutdown-timeout-ms", options->shutdown_timeout_ms,
                  "on SIGTERM/SIGINT: time for running jobs to stop and streams to end")
       ->check(CLI::Range(0, 3600 * 1000))
+      ->capture_default_str();
+  app.add_option("--max-job-memory-bytes", options->max_job_memory_bytes,
+                 "refuse a job whose estimated peak memory is above this (a spec's "
+                 "memory_budget_bytes can only lower it); 0 = half the machine's memory")
+      ->check(CLI::Range(0.0, 1e15))
+      ->capture_default_str();
+  app.add_option("--max-events-per-job", options->max_events_per_job,
+                 "refuse a job that would send more events (snapshots and progress); 0 = none")
+      ->check(CLI::Range(0L, 1'000'000'000L))
       ->capture_default_str();
   try {
     app.parse(argc, argv);

@@ -29,7 +29,14 @@ struct ServerOptions {
   KeepaliveOptions keepalive;
   int request_threads = 2;           // threads for blocking request work (store, samples)
   int shutdown_timeout_ms = 20'000;  // SIGTERM: time for jobs to stop and streams to end
+  // Per-job limits a spec cannot raise (JobManagerOptions). 0 for the memory cap means half
+  // of the machine's physical memory, resolved at start.
+  double max_job_memory_bytes = 0;
+  long max_events_per_job = 200'000;
 };
+
+// Half of the machine's physical memory (sysconf), the default of --max-job-memory-bytes.
+double DefaultMaxJobMemoryBytes();
 
 // Parses argv into *options. Returns an exit code when the program should stop (0 after
 // --help, non-zero after a bad flag, with the message on stderr), or nullopt to go on.

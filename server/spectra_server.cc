@@ -91,6 +91,9 @@ Status SpectraServer::Start(const ServerOptions& options, std::unique_ptr<Spectr
   manager_options.workers = options.workers;
   manager_options.queue_capacity = options.queue;
   manager_options.default_threads = options.threads;
+  manager_options.max_job_memory_bytes =
+      options.max_job_memory_bytes > 0 ? options.max_job_memory_bytes : DefaultMaxJobMemoryBytes();
+  manager_options.max_events_per_job = options.max_events_per_job;
   manager_options.build_version = BuildVersion();
   status = JobManager::Create(server->store_.get(), manager_options, &server->manager_);
   if (!status.ok()) return status;

@@ -173,6 +173,15 @@ InProcessServer::InProcessServer(std::string data_dir, int workers, int queue,
   stub_ = MakeStub(address());
 }
 
+InProcessServer::InProcessServer(server::ServerOptions options) : data_dir_(options.data_dir) {
+  options.listen = "127.0.0.1:0";
+  if (!server::SpectraServer::Start(options, &server_).ok()) {
+    server_.reset();
+    return;
+  }
+  stub_ = MakeStub(address());
+}
+
 InProcessServer::~InProcessServer() { Stop(); }
 
 std::string InProcessServer::address() const {

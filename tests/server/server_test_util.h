@@ -79,6 +79,8 @@ class InProcessServer {
  public:
   explicit InProcessServer(std::string data_dir, int workers = 1, int queue = 16,
                            int max_message_bytes = 64 << 20);
+  // Any options; listen is forced to 127.0.0.1:0 and data_dir must be set.
+  explicit InProcessServer(server::ServerOptions options);
   ~InProcessServer();
   bool ok() const { return server_ != nullptr; }
   std::string address() const;
