@@ -10,6 +10,7 @@
 
 #include "client/connection.h"
 #include "client/exit_codes.h"
+#include "client/file_output.h"
 #include "client/health_check.h"
 #include "client/interrupt_watcher.h"
 #include "client/render.h"
@@ -127,28 +128,6 @@ int ConsumeEventStream(const CommandContext& context, const StreamOptions& optio
   *context.err << "error: the stream of job " << job_id << " ended without a terminal event"
                << std::endl;
   return kExitRpcError;
-}
-
-// Writes `text` to `path` through a temporary file in the same directory and a rename, so that
-// `path` never holds a half-written result.
-bool WriteFileAtomically(const std::string& path, const std::string& text, std::string* error) {
-  const std::string temporary = path + ".tmp." + std::to_string(getpid());
-  {
-    std::ofstream file(temporary, std::ios::binary | std::ios::trunc);
-    file << text;
-    file.flush();
-    if (!file) {
-      *error = "cannot write " + temporary;
-      std::remove(temporary.c_str());
-      return false;
-    }
-  }
-  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
-    *error = "cannot rename " + temporary + " to " + path;
-    std::remove(temporary.c_str());
-    return false;
-  }
-  return true;
 }
 
 }  // namespace

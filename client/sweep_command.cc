@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "client/exit_codes.h"
+#include "client/file_output.h"
 #include "client/interrupt_watcher.h"
 #include "client/render.h"
 #include "client/sweep/sweep_plan.h"
@@ -112,11 +113,9 @@ int PrepareFolder(const CommandContext& context, const SweepOptions& options,
         << "choose another folder" << std::endl;
     return kExitUsage;
   }
-  std::ofstream file(definition_path + ".tmp", std::ios::trunc);
-  file << definition << "\n";
-  if (!file.flush() ||
-      std::rename((definition_path + ".tmp").c_str(), definition_path.c_str()) != 0) {
-    err << "error: cannot write " << definition_path << std::endl;
+  std::string error;
+  if (!WriteFileAtomically(definition_path, definition + "\n", &error)) {
+    err << "error: " << error << std::endl;
     return kExitOutputError;
   }
   return kExitOk;

@@ -9,6 +9,8 @@
 #include <map>
 #include <sstream>
 
+#include "client/file_output.h"
+
 namespace sgdspectra::client {
 namespace {
 
@@ -31,23 +33,6 @@ bool ReachedEnd(const JobOutcome& outcome) {
 bool IsSuccess(const JobOutcome& outcome, double success_accuracy) {
   return ReachedEnd(outcome) && outcome.final_event.state() == v1::SUCCEEDED &&
          outcome.final_event.final_test_accuracy() > success_accuracy;
-}
-
-bool WriteAtomically(const std::string& path, const std::string& text, std::string* error) {
-  const std::string temporary = path + ".tmp";
-  {
-    std::ofstream file(temporary, std::ios::trunc);
-    file << text;
-    if (!file.flush()) {
-      *error = "cannot write " + temporary;
-      return false;
-    }
-  }
-  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
-    *error = "cannot rename " + temporary + " to " + path;
-    return false;
-  }
-  return true;
 }
 
 // task, dim, num_classes_or_hidden, snr, ridge, sgd_steps of the resolved spec (the server's
@@ -178,8 +163,8 @@ std::string SummaryCsv(const std::vector<SweepAxis>& axes, const std::vector<Swe
 bool WriteSweepTables(const std::string& dir, const std::vector<SweepAxis>& axes,
                       const std::vector<SweepJob>& jobs, const std::vector<JobOutcome>& outcomes,
                       double success_accuracy, std::string* error) {
-  if (!WriteAtomically(dir + "/summary.csv", SummaryCsv(axes, jobs, outcomes, success_accuracy),
-                       error)) {
+  if (!WriteFileAtomically(dir + "/summary.csv", SummaryCsv(axes, jobs, outcomes, success_accuracy),
+                           error)) {
     return false;
   }
   const std::vector<GroupStatistics> groups =
@@ -202,8 +187,8 @@ bool WriteSweepTables(const std::string& dir, const std::vector<SweepAxis>& axes
       }
     }
   }
-  return WriteAtomically(dir + "/aggregates.csv", aggregates.str(), error) &&
-         WriteAtomically(dir + "/outlier_success.csv", joint.str(), error);
+  return WriteFileAtomically(dir + "/aggregates.csv", aggregates.str(), error) &&
+         WriteFileAtomically(dir + "/outlier_success.csv", joint.str(), error);
 }
 
 void PrintGroupStatistics(const std::vector<GroupStatistics>& groups, double success_accuracy,

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "client/connection.h"
+#include "client/file_output.h"
 #include "client/render.h"
 #include "sgdspectra/v1/jobs.grpc.pb.h"
 
@@ -65,13 +66,8 @@ bool WriteJobJson(const std::string& path, int index, const JobOutcome& outcome)
   fields["seconds"].set_number_value(outcome.seconds);
   std::string json;
   if (!google::protobuf::util::MessageToJsonString(record, &json).ok()) return false;
-  const std::string temporary = path + ".tmp";
-  {
-    std::ofstream file(temporary, std::ios::trunc);
-    file << json << "\n";
-    if (!file.flush()) return false;
-  }
-  return std::rename(temporary.c_str(), path.c_str()) == 0;
+  std::string error;
+  return WriteFileAtomically(path, json + "\n", &error);
 }
 
 }  // namespace

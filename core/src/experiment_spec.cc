@@ -217,6 +217,11 @@ Status ExperimentSpec::ValidateKgmmRules() const {
 
 Status ExperimentSpec::ValidateSgdAndSchedule() const {
   if (sgd.steps == 0 && !(sgd.t_end / ResolvedStepSize() <= static_cast<double>(kMaxSteps))) {
+    // An explicit step size is the likelier culprit (a tiny one); otherwise the end time.
+    if (sgd.step_size > 0) {
+      return OutOfRange("sgd.step_size", "at least t_end / 1e10 (at most 1e10 steps)",
+                        sgd.step_size);
+    }
     return OutOfRange("sgd.t_end", "at most 1e10 steps (t_end / step size)", sgd.t_end);
   }
   const long total_steps = ResolvedSteps();

@@ -95,6 +95,8 @@ std::vector<InvalidSpecCase> InvalidSpecCases() {
       {"sgd.c_delta", [&](v1::JobSpec* s) { sgd(s)->set_c_delta(kNaN); }},
       {"sgd.step_size", [&](v1::JobSpec* s) { sgd(s)->set_step_size(11); }},
       {"sgd.step_size", [&](v1::JobSpec* s) { sgd(s)->set_step_size(-0.5); }},
+      // In range, but t_end / step_size is over 1e10 steps: the step size is what to change.
+      {"sgd.step_size", [&](v1::JobSpec* s) { sgd(s)->set_step_size(1e-12); }},
       {"sgd.steps", [&](v1::JobSpec* s) { sgd(s)->set_steps(-1); }},
       {"sgd.steps", [&](v1::JobSpec* s) { sgd(s)->set_steps(10000000001LL); }},
       {"sgd.t_end", [&](v1::JobSpec* s) { sgd(s)->set_t_end(-1); }},
