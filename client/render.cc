@@ -597,14 +597,17 @@ void RenderJobs(OutputFormat format, const std::vector<v1::Job>& jobs, bool with
   if (format == OutputFormat::kCsv) {
     if (with_header) {
       *out << "job_id,state,name,created_unix_ms,started_unix_ms,finished_unix_ms,steps_done,"
-              "steps_total,snapshots_done,last_seq,build_version,error_message\n";
+              "steps_total,snapshots_done,last_seq,build_version,error_message,finish_reason\n";
     }
     for (const v1::Job& job : jobs) {
       *out << JoinCsv({job.job_id(), v1::JobState_Name(job.state()), job.resolved_spec().name(),
                        std::to_string(job.created_unix_ms()), std::to_string(job.started_unix_ms()),
                        std::to_string(job.finished_unix_ms()), std::to_string(job.steps_done()),
                        std::to_string(job.steps_total()), std::to_string(job.snapshots_done()),
-                       std::to_string(job.last_seq()), job.build_version(), job.error_message()})
+                       std::to_string(job.last_seq()), job.build_version(), job.error_message(),
+                       job.finish_reason() != v1::FINISH_REASON_UNSPECIFIED
+                           ? v1::FinishReason_Name(job.finish_reason())
+                           : ""})
            << "\n";
     }
     return;
@@ -645,6 +648,9 @@ void RenderJobDetails(const v1::Job& job, std::ostream* out) {
        << "progress:      " << job.steps_done() << "/" << job.steps_total() << " steps, "
        << job.snapshots_done() << " snapshots, last event seq " << job.last_seq() << "\n"
        << "build:         " << job.build_version() << "\n";
+  if (job.finish_reason() != v1::FINISH_REASON_UNSPECIFIED) {
+    *out << "reason:        " << v1::FinishReason_Name(job.finish_reason()) << "\n";
+  }
   if (!job.error_message().empty()) *out << "error:         " << job.error_message() << "\n";
   *out << "resolved spec: " << MessageToJsonLine(job.resolved_spec()) << "\n";
 }

@@ -79,6 +79,7 @@ void ApplyEvent(const v1::JobEvent& event, v1::Job* job) {
     case v1::JobEvent::kFinished:
       job->set_state(event.finished().state());
       job->set_error_message(event.finished().error_message());
+      job->set_finish_reason(event.finished().reason());
       job->set_finished_unix_ms(event.unix_ms());
       if (event.finished().steps_done() > 0) job->set_steps_done(event.finished().steps_done());
       break;

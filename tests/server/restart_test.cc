@@ -118,6 +118,14 @@ TEST(RestartTest, JobsLeftByAnEarlierProcessGetTheirReasonWhenTheServerLoadsThem
   ASSERT_TRUE(legacy.status.ok()) << legacy.status.error_message();
   ASSERT_EQ(legacy.events.size(), 2u);
   EXPECT_EQ(legacy.events.back().finished().reason(), v1::INTERRUPTED);
+  // GetJob carries the reason too, for a job stored before the field existed.
+  v1::Job legacy_job;
+  grpc::ClientContext context;
+  context.set_deadline(Deadline());
+  v1::GetJobRequest request;
+  request.set_job_id(legacy_id);
+  ASSERT_TRUE(server.stub()->GetJob(&context, request, &legacy_job).ok());
+  EXPECT_EQ(legacy_job.finish_reason(), v1::INTERRUPTED);
   const StreamResult running = WatchAll(server.stub(), running_id, 0);
   ASSERT_TRUE(running.status.ok()) << running.status.error_message();
   ASSERT_EQ(running.events.size(), 2u);

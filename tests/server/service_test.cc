@@ -75,6 +75,7 @@ TEST(ServiceTest, RunJobStreamsSeqOneToNAndMatchesADirectCoreRunBitForBit) {
   v1::Job job;
   ASSERT_TRUE(GetJob(server.stub(), run.events[0].job_id(), &job).ok());
   EXPECT_EQ(job.state(), v1::SUCCEEDED);
+  EXPECT_EQ(job.finish_reason(), v1::COMPLETED);
   EXPECT_EQ(job.last_seq(), static_cast<int64_t>(run.events.size()));
   EXPECT_EQ(job.snapshots_done(), 4);
   EXPECT_EQ(job.build_version(), server::BuildVersion());
@@ -272,6 +273,9 @@ TEST(ServiceTest, CancelEndsARunningJobCancelledAndTheWorkerTakesTheNextJob) {
   const v1::Finished& finished = stream.events.back().finished();
   EXPECT_EQ(finished.state(), v1::CANCELLED);
   EXPECT_EQ(finished.reason(), v1::CANCELLED_BY_USER);
+  v1::Job after;
+  ASSERT_TRUE(GetJob(server.stub(), running.job_id(), &after).ok());
+  EXPECT_EQ(after.finish_reason(), v1::CANCELLED_BY_USER);
   EXPECT_FALSE(finished.has_rank());
   EXPECT_LT(finished.steps_done(), stream.events.front().accepted().steps_total());
   EXPECT_LT(stop_seconds, 10.0);  // one snapshot interval is milliseconds of work

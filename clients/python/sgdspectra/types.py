@@ -337,6 +337,7 @@ class Job(ProtoMessage):
     steps_total: int = 0
     steps_done: int = 0
     snapshots_done: int = 0
+    finish_reason: FinishReason = FinishReason(0)  # terminal jobs: Finished.reason
 
     @property
     def is_terminal(self):
