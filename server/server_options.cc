@@ -70,6 +70,11 @@ std::optional<int> ParseServerOptions(int argc, char** argv, ServerOptions* opti
                  "refuse a job that would send more events (snapshots and progress); 0 = none")
       ->check(CLI::Range(0L, 1'000'000'000L))
       ->capture_default_str();
+  app.add_option("--max-sample-streams", options->max_sample_streams,
+                 "StreamTestSample calls open at once (each holds its job's test sample in "
+                 "memory); more get RESOURCE_EXHAUSTED")
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

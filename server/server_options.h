@@ -33,6 +33,7 @@ struct ServerOptions {
   // of the machine's physical memory, resolved at start.
   double max_job_memory_bytes = 0;
   long max_events_per_job = 200'000;
+  int max_sample_streams = 4;  // StreamTestSample calls open at once
 };
 
 // Half of the machine's physical memory (sysconf), the default of --max-job-memory-bytes.

@@ -18,9 +18,12 @@ constexpr int64_t kDefaultChunkBytes = 1 << 20;
 // Room for a message's own framing beyond its payload.
 constexpr int64_t kMessageOverheadBytes = 4096;
 
-// Streams a regenerated test sample in row chunks. Deletes itself in OnDone.
+// Streams a regenerated test sample in row chunks. Deletes itself in OnDone, releasing its
+// slot among the open sample streams (`open_streams`, may be null for a refused call).
 class TestSampleReactor : public grpc::ServerWriteReactor<v1::TestSampleChunk> {
  public:
+  explicit TestSampleReactor(std::shared_ptr<std::atomic<int>> open_streams)
+      : open_streams_(std::move(open_streams)) {}
   // Exactly one of Start / Fail must be called, once.
   void Start(std::shared_ptr<const SampleSet> sample, int64_t rows_per_chunk) {
     sample_ = std::move(sample);
@@ -36,7 +39,10 @@ class TestSampleReactor : public grpc::ServerWriteReactor<v1::TestSampleChunk> {
     }
     WriteNextOrFinish();
   }
-  void OnDone() override { delete this; }
+  void OnDone() override {
+    if (open_streams_ != nullptr) open_streams_->fetch_sub(1);
+    delete this;
+  }
 
  private:
   // Reactions run one at a time here (each write waits for the previous OnWriteDone), so no
@@ -51,6 +57,7 @@ class TestSampleReactor : public grpc::ServerWriteReactor<v1::TestSampleChunk> {
     StartWrite(&chunk_);
   }
 
+  const std::shared_ptr<std::atomic<int>> open_streams_;
   std::shared_ptr<const SampleSet> sample_;
   int64_t rows_per_chunk_ = 1;
   int64_t next_row_ = 0;
@@ -176,7 +183,19 @@ Status SgdSpectraService::AddTestSample(v1::JobResult* result) const {
 
 grpc::ServerWriteReactor<v1::TestSampleChunk>* SgdSpectraService::StreamTestSample(
     grpc::CallbackServerContext* /*context*/, const v1::StreamTestSampleRequest* request) {
-  auto* reactor = new TestSampleReactor();
+  // A slot among the open sample streams, held from here to the reactor's OnDone: a client
+  // that stops reading keeps its sample in memory, so their number is bounded.
+  const int open = open_sample_streams_->fetch_add(1);
+  if (open >= options_.max_sample_streams) {
+    open_sample_streams_->fetch_sub(1);
+    auto* refused = new TestSampleReactor(nullptr);
+    refused->Fail(Status::ResourceExhausted(
+        "StreamTestSample: " + std::to_string(open) +
+        " sample streams are open, this server's limit (--max-sample-streams); retry when one "
+        "ends"));
+    return refused;
+  }
+  auto* reactor = new TestSampleReactor(open_sample_streams_);
   const int rows_per_chunk = request->rows_per_chunk();
   if (rows_per_chunk < 0 || rows_per_chunk > kMaxRowsPerChunk) {
     reactor->Fail(Status::InvalidArgument("rows_per_chunk: must be in [0, " +

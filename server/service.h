@@ -14,6 +14,9 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <atomic>
+#include <memory>
+
 #include "server/job_manager.h"
 #include "server/request_executor.h"
 #include "sgdspectra/v1/jobs.grpc.pb.h"
@@ -23,6 +26,9 @@ namespace sgdspectra::server {
 struct ServiceOptions {
   int default_threads = 1;                 // analysis.threads = 0 means this
   int64_t max_message_bytes = 64ll << 20;  // GetResult refuses a test sample beyond it
+  // StreamTestSample calls open at once; more get RESOURCE_EXHAUSTED. Each holds a whole
+  // regenerated sample (M_test x d doubles) until its stream ends.
+  int max_sample_streams = 4;
 };
 
 class SgdSpectraService final : public v1::SgdSpectra::CallbackService {
@@ -58,6 +64,9 @@ class SgdSpectraService final : public v1::SgdSpectra::CallbackService {
   JobManager* const manager_;
   RequestExecutor* const executor_;
   const ServiceOptions options_;
+  // Open StreamTestSample calls; shared with their reactors, which may outlive a call.
+  const std::shared_ptr<std::atomic<int>> open_sample_streams_ =
+      std::make_shared<std::atomic<int>>(0);
 };
 
 }  // namespace sgdspectra::server

@@ -101,6 +101,7 @@ Status SpectraServer::Start(const ServerOptions& options, std::unique_ptr<Spectr
   ServiceOptions service_options;
   service_options.default_threads = options.threads;
   service_options.max_message_bytes = options.max_message_bytes;
+  service_options.max_sample_streams = options.max_sample_streams;
   server->service_ = std::make_unique<SgdSpectraService>(server->manager_.get(),
                                                          server->executor_.get(), service_options);
 

@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <string>
+#include <thread>
 
 #include "server/server_options.h"
 #include "server_test_util.h"
@@ -53,6 +55,72 @@ TEST(ServerLimitsTest, AJobThatWouldSendTooManyEventsIsRefusedNamingProgressEver
       << refused.error_message();
   chatty.set_progress_every_steps(100);  // 50 progress events + the snapshots
   EXPECT_TRUE(Submit(&server, chatty).ok());
+}
+
+// A client that opens StreamTestSample and stops reading keeps its sample in memory: beyond
+// --max-sample-streams such calls are refused, and a slot frees when a stream ends.
+TEST(ServerLimitsTest, SampleStreamsBeyondTheLimitAreRefusedUntilOneEnds) {
+  server::ServerOptions options;
+  options.data_dir = TestDataDir();
+  options.max_sample_streams = 1;
+  InProcessServer server(options);
+  ASSERT_TRUE(server.ok());
+  // M_test = 50 d = 20000 rows of 400 doubles (64 MB): far more than the transport buffers, so
+  // a stream whose reader stops stays open. Only the class blocks are analysed (no Gram cache).
+  v1::JobSpec spec = TinySpec();
+  spec.mutable_kgmm()->set_dim(400);
+  spec.mutable_analysis()->set_test_ratio(50);
+  spec.mutable_analysis()->set_full_matrices(false);
+  spec.mutable_analysis()->set_g_matrix(false);
+  v1::Job job;
+  {
+    grpc::ClientContext context;
+    context.set_deadline(Deadline());
+    v1::SubmitJobRequest request;
+    *request.mutable_spec() = spec;
+    ASSERT_TRUE(server.stub()->SubmitJob(&context, request, &job).ok());
+  }
+  v1::StreamTestSampleRequest request;
+  request.set_job_id(job.job_id());
+  request.set_rows_per_chunk(100);
+
+  grpc::ClientContext stalled_context;
+  stalled_context.set_deadline(Deadline());
+  auto stalled = server.stub()->StreamTestSample(&stalled_context, request);
+  v1::TestSampleChunk chunk;
+  ASSERT_TRUE(stalled->Read(&chunk));  // open, and then not read any further
+  EXPECT_EQ(chunk.total_rows(), 20000);
+
+  {
+    grpc::ClientContext context;
+    context.set_deadline(Deadline());
+    auto refused = server.stub()->StreamTestSample(&context, request);
+    while (refused->Read(&chunk)) {
+    }
+    const grpc::Status status = refused->Finish();
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+    EXPECT_NE(status.error_message().find("--max-sample-streams"), std::string::npos);
+  }
+
+  stalled_context.TryCancel();
+  stalled->Finish();
+  // The cancelled stream's slot frees when its reactor is done: shortly, not at once.
+  grpc::Status status;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    grpc::ClientContext context;
+    context.set_deadline(Deadline());
+    v1::StreamTestSampleRequest small = request;
+    auto reader = server.stub()->StreamTestSample(&context, small);
+    int64_t rows = 0;
+    while (reader->Read(&chunk)) rows += chunk.labels_size();
+    status = reader->Finish();
+    if (status.error_code() != grpc::StatusCode::RESOURCE_EXHAUSTED) {
+      EXPECT_EQ(rows, 20000);
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_TRUE(status.ok()) << status.error_message();
 }
 
 TEST(ServerLimitsTest, TheDefaultMemoryCapIsHalfThePhysicalMemory) {
