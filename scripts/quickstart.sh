@@ -8,10 +8,8 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-bash scripts/install-deps.sh
+bash scripts/build-service.sh
 build_dir="${SGDSPECTRA_BUILD_DIR:-build}"
-cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$build_dir" -j2 --target sgdspectra-server sgdspectra
 
 work="$(mktemp -d /tmp/sgdspectra-quickstart.XXXXXX)"
 "$build_dir/server/sgdspectra-server" --listen 127.0.0.1:0 --port-file "$work/port" \

@@ -2,22 +2,21 @@
 
 #include <algorithm>
 #include <string>
+#include <vector>
+
+#include "sgdspectra/core/spec_fields.h"
 
 namespace sgdspectra::server {
 namespace {
 
+// By value name through core's one table of them (spec_fields.h), as the spec's own
+// analysis.outlier_method converts.
 v1::OutlierMethod OutlierMethodToProto(OutlierMethod method) {
-  switch (method) {
-    case OutlierMethod::kNullModel:
-      return v1::NULL_MODEL;
-    case OutlierMethod::kMarchenkoPastur:
-      return v1::MARCHENKO_PASTUR;
-    case OutlierMethod::kLargestGap:
-      return v1::LARGEST_GAP;
-    case OutlierMethod::kDecoyNull:
-      return v1::DECOY_NULL;
-  }
-  return v1::OUTLIER_METHOD_UNSPECIFIED;
+  const std::vector<std::string>& names = ProtoEnumValueNames(method);
+  const size_t index = static_cast<size_t>(method);
+  v1::OutlierMethod value = v1::OUTLIER_METHOD_UNSPECIFIED;
+  if (index < names.size()) v1::OutlierMethod_Parse(names[index], &value);
+  return value;
 }
 
 v1::MatrixKind MatrixKindToProto(MatrixKind kind) {

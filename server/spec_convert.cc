@@ -59,17 +59,19 @@ Status TableMismatch(const std::string& path) {
   return Status::Internal(path + ": the spec field table does not match the proto");
 }
 
-// Where a row's value lives in a proto message.
+// Where a row's value lives in a proto message (M: Message or const Message).
+template <typename M>
 struct Leaf {
   const FieldDescriptor* field = nullptr;
-  const Message* message = nullptr;  // nullptr: the path runs through an unset oneof member
-  Message* mutable_message = nullptr;
+  M* message = nullptr;  // nullptr: the path runs through a oneof member that does not apply
 };
 
-// Walks `path` in `root` for reading; a oneof member on the way that is not the one set means
-// the row does not apply (leaf.message == nullptr).
-Status FindLeaf(const Message& root, const std::string& path, Leaf* leaf) {
-  const Message* message = &root;
+// Walks `path` from `root` to the message holding its last field. `enter(message, field)`
+// gives the sub-message of a message field to walk into, or nullptr when that field is a
+// member of the task oneof that does not apply (the row is then skipped).
+template <typename M, typename Enter>
+Status WalkPath(M* root, const std::string& path, Enter enter, Leaf<M>* leaf) {
+  M* message = root;
   const std::vector<std::string> parts = SplitPath(path);
   for (size_t i = 0; i < parts.size(); ++i) {
     const FieldDescriptor* field = message->GetDescriptor()->FindFieldByName(parts[i]);
@@ -79,35 +81,38 @@ Status FindLeaf(const Message& root, const std::string& path, Leaf* leaf) {
       leaf->message = message;
       return Status::Ok();
     }
-    const Reflection* reflection = message->GetReflection();
     if (field->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE) return TableMismatch(path);
-    if (field->containing_oneof() != nullptr && !reflection->HasField(*message, field)) {
-      return Status::Ok();
-    }
-    message = &reflection->GetMessage(*message, field);
+    message = enter(message, field);
+    if (message == nullptr) return Status::Ok();
   }
   return TableMismatch(path);
 }
 
-// Walks `path` in `root` for writing, creating the messages on the way. The one oneof of
-// JobSpec is the task: a member other than `task_field` means the row is not written.
+// Reading: a oneof member that is not set does not apply.
+Status FindLeaf(const Message& root, const std::string& path, Leaf<const Message>* leaf) {
+  return WalkPath(
+      &root, path,
+      [](const Message* message, const FieldDescriptor* field) -> const Message* {
+        const Reflection* reflection = message->GetReflection();
+        if (field->containing_oneof() != nullptr && !reflection->HasField(*message, field)) {
+          return nullptr;
+        }
+        return &reflection->GetMessage(*message, field);
+      },
+      leaf);
+}
+
+// Writing, creating the messages on the way: the one oneof of JobSpec is the task, and a
+// member other than `task_field` does not apply.
 Status FindMutableLeaf(Message* root, const std::string& path, const std::string& task_field,
-                       Leaf* leaf) {
-  Message* message = root;
-  const std::vector<std::string> parts = SplitPath(path);
-  for (size_t i = 0; i < parts.size(); ++i) {
-    const FieldDescriptor* field = message->GetDescriptor()->FindFieldByName(parts[i]);
-    if (field == nullptr) return TableMismatch(path);
-    if (i + 1 == parts.size()) {
-      leaf->field = field;
-      leaf->mutable_message = message;
-      return Status::Ok();
-    }
-    if (field->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE) return TableMismatch(path);
-    if (field->containing_oneof() != nullptr && field->name() != task_field) return Status::Ok();
-    message = message->GetReflection()->MutableMessage(message, field);
-  }
-  return TableMismatch(path);
+                       Leaf<Message>* leaf) {
+  return WalkPath(
+      root, path,
+      [&task_field](Message* message, const FieldDescriptor* field) -> Message* {
+        if (field->containing_oneof() != nullptr && field->name() != task_field) return nullptr;
+        return message->GetReflection()->MutableMessage(message, field);
+      },
+      leaf);
 }
 
 template <typename T>
@@ -141,7 +146,7 @@ void WriteValue(const T& value, const FieldDescriptor* field, Message* message) 
 
 // Copies one enum field: by value name, so the proto's and the core's numbering are free.
 template <typename Enum>
-Status CopyEnumFromProto(const SpecField& row, const Leaf& leaf, Enum* member) {
+Status CopyEnumFromProto(const SpecField& row, const Leaf<const Message>& leaf, Enum* member) {
   const int number = leaf.message->GetReflection()->GetEnumValue(*leaf.message, leaf.field);
   if (number == 0 && row.presence == Presence::kZeroIsDefault) return Status::Ok();
   const EnumValueDescriptor* value = leaf.field->enum_type()->FindValueByNumber(number);
@@ -157,7 +162,7 @@ Status CopyEnumFromProto(const SpecField& row, const Leaf& leaf, Enum* member) {
 }
 
 Status CopyFromProto(const SpecField& row, const v1::JobSpec& proto, ExperimentSpec* spec) {
-  Leaf leaf;
+  Leaf<const Message> leaf;
   Status status = FindLeaf(proto, row.path, &leaf);
   if (!status.ok() || leaf.message == nullptr) return status;
   if (row.presence == Presence::kOptional &&
@@ -182,9 +187,9 @@ Status CopyFromProto(const SpecField& row, const v1::JobSpec& proto, ExperimentS
 }
 
 Status CopyToProto(const SpecField& row, const ExperimentSpec& spec, v1::JobSpec* proto) {
-  Leaf leaf;
+  Leaf<Message> leaf;
   Status status = FindMutableLeaf(proto, row.path, TaskFieldName(spec.task), &leaf);
-  if (!status.ok() || leaf.mutable_message == nullptr) return status;
+  if (!status.ok() || leaf.message == nullptr) return status;
   return std::visit(
       [&](auto* member) -> Status {
         using T = std::remove_pointer_t<decltype(member)>;
@@ -196,9 +201,9 @@ Status CopyToProto(const SpecField& row, const ExperimentSpec& spec, v1::JobSpec
               index < names.size() ? leaf.field->enum_type()->FindValueByName(names[index])
                                    : nullptr;
           if (value == nullptr) return TableMismatch(row.path);
-          leaf.mutable_message->GetReflection()->SetEnum(leaf.mutable_message, leaf.field, value);
+          leaf.message->GetReflection()->SetEnum(leaf.message, leaf.field, value);
         } else {
-          WriteValue(*member, leaf.field, leaf.mutable_message);
+          WriteValue(*member, leaf.field, leaf.message);
         }
         return Status::Ok();
       },

@@ -13,13 +13,13 @@
 namespace sgdspectra::server_test {
 namespace {
 
-grpc::Status Submit(InProcessServer* server, const v1::JobSpec& spec) {
+grpc::Status Submit(InProcessServer* server, const v1::JobSpec& spec, v1::Job* job = nullptr) {
   grpc::ClientContext context;
   context.set_deadline(Deadline());
   v1::SubmitJobRequest request;
   *request.mutable_spec() = spec;
-  v1::Job job;
-  return server->stub()->SubmitJob(&context, request, &job);
+  v1::Job submitted;
+  return server->stub()->SubmitJob(&context, request, job != nullptr ? job : &submitted);
 }
 
 TEST(ServerLimitsTest, AJobAboveTheServersMemoryCapIsRefusedWhateverItsOwnBudget) {
@@ -73,13 +73,7 @@ TEST(ServerLimitsTest, SampleStreamsBeyondTheLimitAreRefusedUntilOneEnds) {
   spec.mutable_analysis()->set_full_matrices(false);
   spec.mutable_analysis()->set_g_matrix(false);
   v1::Job job;
-  {
-    grpc::ClientContext context;
-    context.set_deadline(Deadline());
-    v1::SubmitJobRequest request;
-    *request.mutable_spec() = spec;
-    ASSERT_TRUE(server.stub()->SubmitJob(&context, request, &job).ok());
-  }
+  ASSERT_TRUE(Submit(&server, spec, &job).ok());
   v1::StreamTestSampleRequest request;
   request.set_job_id(job.job_id());
   request.set_rows_per_chunk(100);
