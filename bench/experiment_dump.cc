@@ -62,6 +62,9 @@ int main(int argc, char** argv) {
   app.add_option("--threads", threads, "analysis threads");
   app.add_option("--full-matrices", full, "analyse the full matrices");
   app.add_option("--stream-version", stream_version, "random stream version (new cores only)");
+  int outlier_method = 0;
+  app.add_option("--outlier-method", outlier_method,
+                 "OutlierMethod as a number: 0 null model, 1 Marchenko-Pastur, 2 largest gap");
   app.add_option("--out", out_path, "JSON")->required();
   CLI11_PARSE(app, argc, argv);
 
@@ -82,6 +85,7 @@ int main(int argc, char** argv) {
   spec.analysis.test_ratio = ratio;
   spec.analysis.threads = threads;
   spec.analysis.full_matrices = full;
+  spec.analysis.outliers.method = static_cast<OutlierMethod>(outlier_method);
 #ifdef SGDSPECTRA_HAS_STREAM_VERSIONS
   spec.random_stream_version = stream_version;
 #endif

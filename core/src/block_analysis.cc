@@ -48,7 +48,8 @@ double EdgeWithoutSolve(const BlockTarget& target, const AnalysisSpec& analysis,
   }
   report->edge_method = analysis.outliers.method;
   if (analysis.outliers.method == OutlierMethod::kMarchenkoPastur) {
-    report->bulk_edge = MarchenkoPasturEdge(target.trace, target.dense_size, target.num_samples);
+    report->bulk_edge =
+        DeformedMarchenkoPasturEdge(target.bulk_weights, target.noise_variance, target.input_dim);
   }
   return UsesGapRule(target, analysis) ? 0.0 : analysis.outliers.margin;  // a gap is its own margin
 }
@@ -326,15 +327,17 @@ PendingBlock& AddFixedEdgeBlock(std::vector<PendingBlock>* blocks, MatrixXd matr
 }
 
 void SetBlockTarget(const ExperimentSpec& spec, MatrixKind matrix, BlockKind block, int block_index,
-                    VectorXd parameters, const MatrixXd* mean_reference, double trace,
-                    PendingBlock* b) {
+                    VectorXd parameters, const MatrixXd* mean_reference,
+                    SampleWeightMatrices bulk_weights, PendingBlock* b) {
   BlockTarget& target = b->target;
   target.matrix = matrix;
   target.block = block;
   target.block_index = block_index;
   target.parameters = std::move(parameters);
   target.mean_reference = mean_reference;
-  target.trace = trace;
+  target.bulk_weights = std::move(bulk_weights);
+  target.noise_variance = spec.NoiseVariance();
+  target.input_dim = spec.Dim();
   switch (block) {
     case BlockKind::kClass:
     case BlockKind::kNeuron:

@@ -13,6 +13,7 @@
 #include <mutex>
 #include <vector>
 
+#include "sgdspectra/core/bulk_edge.h"
 #include "sgdspectra/core/curvature_operators.h"
 #include "sgdspectra/core/experiment.h"
 #include "sgdspectra/core/experiment_spec.h"
@@ -34,9 +35,13 @@ struct BlockTarget {
   const MatrixXd* mean_reference = nullptr;  // basis of span(means) in op's layout, or null
   int top_r = 1;
   int expected = 0;
-  double trace = 0;      // of the matrix, for kMarchenkoPastur
-  long num_samples = 1;  // M, for kMarchenkoPastur
-  long dense_size = 0;   // the matrix's size n (op may act on an equivalent smaller space)
+  long num_samples = 1;  // M
+  // For kMarchenkoPastur (bulk_edge.h): the per-sample weights of the matrix's bulk, the noise
+  // variance of one input coordinate (1 / lambda) and the input dimension d.
+  SampleWeightMatrices bulk_weights;
+  double noise_variance = 0;
+  long input_dim = 0;
+  long dense_size = 0;  // the matrix's size n (op may act on an equivalent smaller space)
   // When op acts on an equivalent space (the M x M Gram form of a G-matrix), maps its
   // eigenvectors (op->size() x r) to the matrix's own (dense_size x r).
   std::function<MatrixXd(const VectorXd& values, const MatrixXd& vectors)> lift_vectors;
@@ -87,16 +92,17 @@ PendingBlock& AddFixedEdgeBlock(std::vector<PendingBlock>* blocks, MatrixXd matr
 // Sets the part of a block's target that a task decides, after one of the Add*Block functions
 // has set its operators and sizes: which block of which matrix it is (block_index: the class or
 // neuron, -1 for whole layers and full matrices), its parameters and the basis of span(means)
-// its eigenvectors are compared with (both in the operator's layout; null: no overlap), and its
-// trace (for kMarchenkoPastur). The solve's cap and the expected count follow from the block
-// kind, in this one place for every task and by the same rule as cost_estimate.cc: class and
-// neuron blocks top_r and ExpectedClassOutliers(); whole layers and full matrices top_r_full
-// and ExpectedFullOutliers(); the K x K second layer all its K pairs (a dense solve gets them
-// all at the same cost) and ExpectedFullOutliers(). The full Hessian keeps its eigenvectors
-// for the Gur-Ari overlap (FinishSnapshotAnalysis).
+// its eigenvectors are compared with (both in the operator's layout; null: no overlap), and the
+// per-sample weights of its bulk (for kMarchenkoPastur; empty for the fixed-edge second layer). The
+// solve's cap and the expected count follow from the block kind, in this one place for every task
+// and by the same rule as cost_estimate.cc: class and neuron blocks top_r and
+// ExpectedClassOutliers(); whole layers and full matrices top_r_full and ExpectedFullOutliers();
+// the K x K second layer all its K pairs (a dense solve gets them all at the same cost) and
+// ExpectedFullOutliers(). The full Hessian keeps its eigenvectors for the Gur-Ari overlap
+// (FinishSnapshotAnalysis).
 void SetBlockTarget(const ExperimentSpec& spec, MatrixKind matrix, BlockKind block, int block_index,
-                    VectorXd parameters, const MatrixXd* mean_reference, double trace,
-                    PendingBlock* b);
+                    VectorXd parameters, const MatrixXd* mean_reference,
+                    SampleWeightMatrices bulk_weights, PendingBlock* b);
 
 // Y Y^T and N N^T of a run's test sample (inputs and null inputs) for the Gram form of
 // G-matrices (gram_form.h), computed at the first snapshot that needs them and kept for the

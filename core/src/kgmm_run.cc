@@ -36,7 +36,6 @@ class KgmmRun : public TaskRun {
     mean_basis_ = OrthonormalBasis(mixture.centers().transpose());
     full_mean_basis_ = MatrixXd::Zero(k * d, k * k);
     for (int c = 0; c < k; ++c) full_mean_basis_.block(c * d, c * k, d, k) = mean_basis_;
-    row_sq_norms_ = test.inputs.rowwise().squaredNorm();
   }
 
   SgdStepOutcome Step(Rng& rng) override {
@@ -93,7 +92,6 @@ class KgmmRun : public TaskRun {
   VectorXd input_, logits_, probs_;
   MatrixXd mean_basis_;         // d x k orthonormal basis of span(means)
   MatrixXd full_mean_basis_;    // kd x k^2: I_k kron mean_basis_
-  VectorXd row_sq_norms_;       // |Y_j|^2 of the test inputs (Marchenko-Pastur traces)
   SampleGramCache gram_cache_;  // Y Y^T, N N^T for the full G's Gram form
 };
 
@@ -135,14 +133,16 @@ void KgmmRun::AddFullMatrixBlocks(const SoftmaxEvaluation& eval, const RowMatrix
   const int k = spec_.kgmm.num_classes;
   const long m = test_.size();
   for (MatrixKind kind : AnalysedMatrices(spec_.analysis)) {
-    double trace = 0;
+    // The bulk's per-sample weights (bulk_edge.h): diag(p_j) - p_j p_j^T for H, e_j e_j^T for G.
+    SampleWeightMatrices bulk;
     std::unique_ptr<SampleMixing> mixing;
     if (kind == MatrixKind::kHessian) {
-      const VectorXd diag_sum = (eval.probs.array() * (1.0 - eval.probs.array())).rowwise().sum();
-      trace = diag_sum.dot(row_sq_norms_) / m;
+      bulk.diagonal = eval.probs;
+      bulk.outer = eval.probs;
+      bulk.outer_sign = -1.0;
       mixing = std::make_unique<SoftmaxHessianMixing>(eval.probs);
     } else {
-      trace = residual.rowwise().squaredNorm().dot(row_sq_norms_) / m;
+      bulk.outer = residual;
     }
     // The full G has rank <= M: its M x M Gram form has the same nonzero spectrum and costs
     // M^2 per product instead of 4 M d k (gram_form.h).
@@ -154,8 +154,8 @@ void KgmmRun::AddFullMatrixBlocks(const SoftmaxEvaluation& eval, const RowMatrix
                            : AddSampleBlock(blocks, test_, std::move(mixing));
     // Row-major k x d weights are already the operator's layout (x^1, ..., x^k).
     SetBlockTarget(spec_, kind, BlockKind::kFull, -1,
-                   Eigen::Map<const VectorXd>(weights_.data(), k * d), &full_mean_basis_, trace,
-                   &b);
+                   Eigen::Map<const VectorXd>(weights_.data(), k * d), &full_mean_basis_,
+                   std::move(bulk), &b);
   }
 }
 
@@ -171,10 +171,11 @@ void KgmmRun::AddClassBlocks(const SoftmaxEvaluation& eval, const RowMatrix& res
         const double p = eval.probs(j, c);
         w[j] = kind == MatrixKind::kHessian ? p * (1.0 - p) : residual(j, c) * residual(j, c);
       }
-      const double trace = w.dot(row_sq_norms_) / m;
+      SampleWeightMatrices bulk;
+      bulk.diagonal = w;
       PendingBlock& b = AddDiagonalBlock(blocks, test_, std::move(w));
       SetBlockTarget(spec_, kind, BlockKind::kClass, c, weights_.row(c).transpose(), &mean_basis_,
-                     trace, &b);
+                     std::move(bulk), &b);
     }
   }
 }

@@ -25,12 +25,6 @@ int CountOutliers(const VectorXd& descending_values, double edge, double margin)
   return count;
 }
 
-double MarchenkoPasturEdge(double trace, long n, long num_samples) {
-  const double sigma2 = trace / static_cast<double>(n);
-  const double root_gamma = std::sqrt(static_cast<double>(n) / static_cast<double>(num_samples));
-  return sigma2 * (1.0 + root_gamma) * (1.0 + root_gamma);
-}
-
 double LargestGapEdge(const VectorXd& descending_values, double gap_ratio) {
   const long r = descending_values.size();
   if (r == 0) return 0.0;

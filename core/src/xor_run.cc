@@ -51,7 +51,6 @@ class XorRun : public TaskRun {
       first_layer_mean_basis_.block(i * d, 2 * i, d, 2) = mean_basis_;
       full_mean_basis_.block(i * d, 2 * i, d, 2) = mean_basis_;
     }
-    row_sq_norms_ = test.inputs.rowwise().squaredNorm();
     MakeDecoyCentres();
   }
 
@@ -190,7 +189,6 @@ class XorRun : public TaskRun {
   MatrixXd mean_basis_;              // d x 2
   MatrixXd first_layer_mean_basis_;  // Kd x 2K: I_K kron [mu nu]
   MatrixXd full_mean_basis_;         // (Kd + K) x 2K, zero on v
-  VectorXd row_sq_norms_;
   std::vector<RowMatrix> decoy_centres_;
   SampleGramCache gram_cache_;  // Y Y^T, N N^T for the first layer's G in Gram form
 };
@@ -214,17 +212,16 @@ Status XorRun::EvaluateTestSample(int snapshot_index, TwoLayerEvaluation* eval,
 
 void XorRun::AddFullMatrixBlocks(const TwoLayerEvaluation& eval,
                                  std::vector<PendingBlock>* blocks) const {
-  const long m = test_.size();
   for (MatrixKind kind : AnalysedMatrices(spec_.analysis)) {
     const bool g_matrix = kind == MatrixKind::kGMatrix;
-    // Marchenko-Pastur trace: first-layer part only (the K second-layer diagonal entries
-    // are negligible against Kd input-space ones).
-    const double trace =
-        FirstLayerFactors(eval, params_.v, g_matrix).rowwise().squaredNorm().dot(row_sq_norms_) / m;
+    // The bulk is the first layer's (rank-one weights f_j f_j^T): the K second-layer
+    // coordinates and the cross block add a part of rank at most 2K, outliers at most.
+    SampleWeightMatrices bulk;
+    bulk.outer = FirstLayerFactors(eval, params_.v, g_matrix);
     auto mixing = std::make_unique<TwoLayerFullMixing>(eval, params_.v, g_matrix);
     PendingBlock& b = AddSampleBlock(blocks, test_, std::move(mixing));
     SetBlockTarget(spec_, kind, BlockKind::kFull, -1, FlatParameters(true), &full_mean_basis_,
-                   trace, &b);
+                   std::move(bulk), &b);
   }
 }
 
@@ -233,7 +230,8 @@ void XorRun::AddFirstLayerBlocks(const TwoLayerEvaluation& eval,
   const long m = test_.size();
   for (MatrixKind kind : AnalysedMatrices(spec_.analysis)) {
     RowMatrix factors = FirstLayerFactors(eval, params_.v, kind == MatrixKind::kGMatrix);
-    const double trace = factors.rowwise().squaredNorm().dot(row_sq_norms_) / m;
+    SampleWeightMatrices bulk;
+    bulk.outer = factors;
     // The first layer's G has rank <= M: solved in its M x M Gram form (gram_form.h).
     const bool gram = kind == MatrixKind::kGMatrix && SampleGramCache::Fits(m);
     PendingBlock& b =
@@ -241,21 +239,21 @@ void XorRun::AddFirstLayerBlocks(const TwoLayerEvaluation& eval,
              : AddSampleBlock(blocks, test_,
                               std::make_unique<OuterProductMixing>(std::move(factors)));
     SetBlockTarget(spec_, kind, BlockKind::kFirstLayer, -1, FlatParameters(false),
-                   &first_layer_mean_basis_, trace, &b);
+                   &first_layer_mean_basis_, std::move(bulk), &b);
   }
 }
 
 void XorRun::AddNeuronBlocks(const TwoLayerEvaluation& eval,
                              std::vector<PendingBlock>* blocks) const {
   const int k = spec_.xor_task.hidden;
-  const long m = test_.size();
   for (int i = 0; i < k; ++i) {
     for (MatrixKind kind : AnalysedMatrices(spec_.analysis)) {
       VectorXd weights = NeuronBlockWeights(eval, params_.v, i, kind == MatrixKind::kGMatrix);
-      const double trace = weights.dot(row_sq_norms_) / m;
+      SampleWeightMatrices bulk;
+      bulk.diagonal = weights;
       PendingBlock& b = AddDiagonalBlock(blocks, test_, std::move(weights));
       SetBlockTarget(spec_, kind, BlockKind::kNeuron, i, params_.w.row(i).transpose(), &mean_basis_,
-                     trace, &b);
+                     std::move(bulk), &b);
     }
   }
 }
@@ -270,7 +268,7 @@ void XorRun::AddSecondLayerBlocks(const TwoLayerEvaluation& eval,
     PendingBlock& b =
         AddFixedEdgeBlock(blocks, SecondLayerMatrix(eval, g_matrix), test_.size(),
                           DecoyEdge(noise_pre, g_matrix), spec_.xor_task.second_layer_margin);
-    SetBlockTarget(spec_, kind, BlockKind::kSecondLayer, -1, params_.v, nullptr, 0, &b);
+    SetBlockTarget(spec_, kind, BlockKind::kSecondLayer, -1, params_.v, nullptr, {}, &b);
   }
 }
 

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "sgdspectra/core/bulk_edge.h"
 #include "sgdspectra/core/curvature_operators.h"
 #include "sgdspectra/core/eigensolver.h"
 #include "sgdspectra/core/random.h"
@@ -53,10 +54,10 @@ TEST_P(SpikedModelTest, NullModelEdgeCountsExactlyTheSupercriticalSpikes) {
   const double margin = OutlierSettings{}.margin;
   EXPECT_EQ(CountOutliers(top.values, null_top.values[0], margin), c.expected_outliers);
 
-  // The same count from the Marchenko-Pastur edge with the trace of A.
-  const double trace = sample.squaredNorm() / m;
-  EXPECT_EQ(CountOutliers(top.values, MarchenkoPasturEdge(trace, kDim, m), margin),
-            c.expected_outliers);
+  // The same count from the Marchenko-Pastur edge (unit weights, unit noise variance).
+  EXPECT_EQ(
+      CountOutliers(top.values, DeformedMarchenkoPasturEdge(VectorXd::Ones(m), 1.0, kDim), margin),
+      c.expected_outliers);
 
   // And the outliers sit where BBP says. The outlier's relative fluctuation is about
   // sqrt(2 / M); the tolerance is 4 of those.
@@ -90,11 +91,6 @@ TEST(OutlierRulesTest, CountStopsAtTheFirstValueBelowThreshold) {
   EXPECT_EQ(CountOutliers(v, 1.0, 0.1), 3);
   EXPECT_EQ(CountOutliers(v, 1.0, 0.25), 2);
   EXPECT_EQ(CountOutliers(v, 20.0, 0.0), 0);
-}
-
-TEST(OutlierRulesTest, MarchenkoPasturEdgeOfWhiteNoise) {
-  // sigma^2 = 2, gamma = 1/4: edge 2 (1 + 1/2)^2 = 4.5.
-  EXPECT_DOUBLE_EQ(MarchenkoPasturEdge(2.0 * 100, 100, 400), 4.5);
 }
 
 TEST(OutlierRulesTest, LargestGapPicksTheBiggestRatio) {

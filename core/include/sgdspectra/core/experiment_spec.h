@@ -118,6 +118,8 @@ struct ExperimentSpec {
   ExperimentSpec Resolved() const;
 
   long Dim() const { return task == TaskKind::kXor ? xor_task.dim : kgmm.dim; }
+  // Variance of one coordinate of an input's noise: 1 / lambda of the job's task.
+  double NoiseVariance() const { return 1.0 / (task == TaskKind::kXor ? xor_task.snr : kgmm.snr); }
   // Parameter blocks of the analysed layer: classes (k-GMM) or hidden neurons (XOR).
   int NumBlocks() const { return task == TaskKind::kXor ? xor_task.hidden : kgmm.num_classes; }
   double ResolvedStepSize() const;

@@ -5,8 +5,10 @@
 //   kNullModel        top eigenvalue of the same matrix built on the null inputs (the sample
 //                     with its cluster means removed, same per-sample weights). Default for
 //                     input-space blocks, whose outliers come from the mean structure.
-//   kMarchenkoPastur  sigma^2 (1 + sqrt(n / M))^2 with sigma^2 = trace(A) / n: exact for white
-//                     sample covariances, an approximation for weighted ones.
+//   kMarchenkoPastur  the right edge of the deformed (weighted) Marchenko-Pastur law of the
+//                     matrix's own per-sample weights and the inputs' noise variance
+//                     (bulk_edge.h): no solve needed. For constant weights it is the classical
+//                     sigma^2 (1 + sqrt(d / M))^2.
 //   kLargestGap       the eigenvalue just below the largest ratio gap lambda_i / lambda_{i+1}
 //                     among the top values, used only if that ratio exceeds gap_ratio
 //                     (otherwise the edge is the top value and the count is 0).
@@ -33,9 +35,6 @@ struct OutlierSettings {
 
 // Number of leading values (descending) with value > edge * (1 + margin).
 int CountOutliers(const VectorXd& descending_values, double edge, double margin);
-
-// Marchenko-Pastur edge for an n x n sample matrix built from M samples with the given trace.
-double MarchenkoPasturEdge(double trace, long n, long num_samples);
 
 // Largest-gap rule over the descending values: returns the edge (the value below the gap),
 // or values(0) when no ratio reaches gap_ratio (so no value counts as an outlier).
