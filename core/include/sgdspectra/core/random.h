@@ -37,6 +37,7 @@ enum class RngStream : uint64_t {
   kTestSample = 4,   // combined with the row-block index
   kSolverStart = 5,  // Krylov starting vectors
   kDecoyDirections = 6,
+  kDensityProbes = 7,  // Rademacher probes of the spectral density (spectral_density.h)
 };
 
 class Rng {
