@@ -107,6 +107,9 @@ void FinishReport(const BlockTarget& target, const AnalysisSpec& analysis, doubl
   report->outlier_threshold = report->bulk_edge * (1.0 + margin);
   report->outlier_count = CountOutliers(values, report->bulk_edge, margin);
   report->count_certified = report->outlier_count < values.size();
+  int band_end = report->outlier_count;
+  while (band_end < values.size() && values[band_end] > report->bulk_edge) ++band_end;
+  report->marginal_count = band_end - report->outlier_count;
   report->alignment_at_outliers = Alignment(vectors, report->outlier_count, target.parameters);
   report->alignment_at_expected = Alignment(vectors, target.expected, target.parameters);
   if (target.mean_reference != nullptr) {

@@ -54,12 +54,11 @@ class KgmmRun : public TaskRun {
       if (s.block != BlockKind::kClass) continue;
       (s.matrix == MatrixKind::kHessian ? rank->h_block_outliers : rank->g_block_outliers)
           .push_back(s.outlier_count);
+      if (s.matrix == MatrixKind::kHessian) rank->h_block_marginal.push_back(s.marginal_count);
     }
-    rank->outlier_rank = rank->h_block_outliers.empty() ? 0 : rank->h_block_outliers[0];
-    for (int c : rank->h_block_outliers) rank->outlier_rank = std::min(rank->outlier_rank, c);
+    DecideRankVerdict([](int c) { return "H class block " + std::to_string(c); }, rank);
     rank->weight_rank =
         NumericalRank(weights_, spec_.analysis.rank_tolerance, &rank->weight_singular_values);
-    rank->rank_deficient = rank->outlier_rank < rank->expected_rank;
     return true;
   }
 

@@ -70,12 +70,12 @@ class XorRun : public TaskRun {
       if (s.block != BlockKind::kSecondLayer) continue;
       (s.matrix == MatrixKind::kHessian ? rank->h_block_outliers : rank->g_block_outliers)
           .push_back(s.outlier_count);
+      if (s.matrix == MatrixKind::kHessian) rank->h_block_marginal.push_back(s.marginal_count);
     }
     if (rank->h_block_outliers.empty()) return false;
-    rank->outlier_rank = rank->h_block_outliers[0];
+    DecideRankVerdict([](int) { return std::string("H second layer"); }, rank);
     rank->weight_rank =
         NumericalRank(params_.w, spec_.analysis.rank_tolerance, &rank->weight_singular_values);
-    rank->rank_deficient = rank->outlier_rank < rank->expected_rank;
     rank->covered_clusters = CoveredClusters();
     return true;
   }

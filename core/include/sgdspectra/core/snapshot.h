@@ -6,6 +6,7 @@
 #ifndef SGDSPECTRA_CORE_SNAPSHOT_H_
 #define SGDSPECTRA_CORE_SNAPSHOT_H_
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -54,6 +55,10 @@ struct SpectrumReport {
   // False when the solve reached its cap with every converged value above the threshold (the
   // count is then a lower bound).
   bool count_certified = false;
+  // Converged eigenvalues just below the counted outliers that still lie above the edge, in
+  // (bulk_edge, outlier_threshold]: the margin alone decides them, and a larger test sample
+  // (analysis.test_ratio) would. Always 0 for the largest-gap rule (its margin is the gap).
+  int marginal_count = 0;
 };
 
 struct Snapshot {
@@ -83,6 +88,9 @@ struct Snapshot {
   long total_products = 0;      // operator applications in this snapshot
 };
 
+enum class RankVerdict { kFullRank = 0, kRankDeficient = 1, kUndetermined = 2 };
+const char* RankVerdictName(RankVerdict verdict);
+
 // The last layer at the end of the run. k-GMM: the class blocks; XOR: the K x K second layer.
 struct ClassifierRank {
   std::vector<int> h_block_outliers;  // H outlier count per class block (XOR: one, layer 2)
@@ -90,14 +98,25 @@ struct ClassifierRank {
   int outlier_rank = 0;               // min of the H counts
   int weight_rank = 0;  // numerical rank of the k x d (XOR: K x d first-layer) weights
   std::vector<double> weight_singular_values;
-  int expected_rank = 0;        // k, or 4 for XOR
-  bool rank_deficient = false;  // outlier_rank < expected_rank
+  int expected_rank = 0;              // k, or 4 for XOR
+  std::vector<int> h_block_marginal;  // H marginal count per block (SpectrumReport)
+  // kFullRank: outlier_rank >= expected_rank. kRankDeficient: below it even if every marginal
+  // eigenvalue were an outlier. kUndetermined: below it, but the marginal eigenvalues could
+  // make up the difference. verdict_reason says which blocks decided, in words.
+  RankVerdict verdict = RankVerdict::kFullRank;
+  std::string verdict_reason;
+  bool rank_deficient = false;  // verdict == kRankDeficient
   // XOR: 1 for each cluster (+mu, -mu, +nu, -nu) covered by an active neuron with the right
   // sign of v, measured by what the network does: more than half of the cluster's test points
   // get an output of the right strict sign (s_c f > 0; a cluster no neuron is active on has
   // f = 0 and is not covered). Empty for k-GMM.
   std::vector<int> covered_clusters;
 };
+
+// Sets outlier_rank (the smallest H count), verdict, verdict_reason and rank_deficient from
+// h_block_outliers, h_block_marginal and expected_rank. block_name names block i in the reason
+// (e.g. "class block 2").
+void DecideRankVerdict(const std::function<std::string(int)>& block_name, ClassifierRank* rank);
 
 }  // namespace sgdspectra
 
