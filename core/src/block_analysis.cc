@@ -1,6 +1,7 @@
 #include "block_analysis.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "sgdspectra/core/alignment.h"
 #include "sgdspectra/core/batched_operators.h"
@@ -97,6 +98,14 @@ SolverStats StatsOfLanczos(const LanczosOutcome& o, double tol) {
   return s;
 }
 
+// The alignment of the block's parameters with the top-r eigenspace, or NaN (not applicable)
+// when r = 0 (no eigenspace) or r covers the whole block (alignment 1 by construction: the XOR
+// K x K second layer with all K pairs).
+double InformativeAlignment(const MatrixXd& vectors, int r, const BlockTarget& target) {
+  if (r <= 0 || r >= target.dense_size) return std::numeric_limits<double>::quiet_NaN();
+  return Alignment(vectors, r, target.parameters);
+}
+
 // Count, alignment and overlap from the solved pairs (vectors in the matrix's own layout).
 void FinishReport(const BlockTarget& target, const AnalysisSpec& analysis, double margin,
                   const VectorXd& values, const MatrixXd& vectors, SpectrumReport* report) {
@@ -110,8 +119,8 @@ void FinishReport(const BlockTarget& target, const AnalysisSpec& analysis, doubl
   int band_end = report->outlier_count;
   while (band_end < values.size() && values[band_end] > report->bulk_edge) ++band_end;
   report->marginal_count = band_end - report->outlier_count;
-  report->alignment_at_outliers = Alignment(vectors, report->outlier_count, target.parameters);
-  report->alignment_at_expected = Alignment(vectors, target.expected, target.parameters);
+  report->alignment_at_outliers = InformativeAlignment(vectors, report->outlier_count, target);
+  report->alignment_at_expected = InformativeAlignment(vectors, target.expected, target);
   if (target.mean_reference != nullptr) {
     report->overlap_with_means = SubspaceOverlap(vectors, target.expected, *target.mean_reference);
   }

@@ -1,6 +1,7 @@
 // Marginal counts near the edge and the three-valued classifier-rank verdict.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,20 @@ TEST(MarginalCountTest, EigenvaluesBetweenEdgeAndThresholdAreMarginal) {
   EXPECT_EQ(r.outlier_count, 2);
   EXPECT_EQ(r.marginal_count, 2);
   EXPECT_DOUBLE_EQ(r.outlier_threshold, 1.1);
+}
+
+TEST(AlignmentTest, NotApplicableWithoutOutliersOrWhenTheSpaceIsEverything) {
+  // 0 outliers: no space to align with. The block has 4 = expected (XOR: 4) dimensions: the
+  // expected-size space is all of it.
+  const SpectrumReport none = AnalyseKnownSpectrum({0.9, 0.8, 0.7, 0.6});
+  EXPECT_EQ(none.outlier_count, 0);
+  EXPECT_TRUE(std::isnan(none.alignment_at_outliers));
+  EXPECT_TRUE(std::isnan(none.alignment_at_expected));
+  // 2 outliers of 5 dimensions: both defined; the parameters (all ones) have 2/5 of their
+  // squared norm on the two leading axes.
+  const SpectrumReport two = AnalyseKnownSpectrum({3.0, 2.0, 0.5, 0.4, 0.3});
+  EXPECT_NEAR(two.alignment_at_outliers, std::sqrt(2.0 / 5.0), 1e-12);
+  EXPECT_NEAR(two.alignment_at_expected, std::sqrt(4.0 / 5.0), 1e-12);
 }
 
 TEST(MarginalCountTest, NothingInTheBandMeansNoMarginal) {

@@ -41,7 +41,9 @@ struct SpectrumReport {
   OutlierMethod edge_method = OutlierMethod::kNullModel;
   int outlier_count = 0;
   int expected_outliers = 0;
-  // |U_r^T x_b| / |x_b| for the block's parameters x_b (x^c, W_i, W, v, or all of them).
+  // |U_r^T x_b| / |x_b| for the block's parameters x_b (x^c, W_i, W, v, or all of them). NaN
+  // when not applicable: r = 0 (no outlier space to align with) or r >= the block's size (the
+  // space is everything, alignment 1 by construction).
   double alignment_at_outliers = 0;  // r = outlier_count
   double alignment_at_expected = 0;  // r = expected_outliers
   // (1/r)|U_r^T Q|_F^2, r = expected_outliers, Q = basis of span(means) in block coordinates
