@@ -8,6 +8,7 @@
 #include <iostream>
 #include <string>
 
+#include "client/channel_security.h"
 #include "client/commands.h"
 #include "client/connection.h"
 #include "client/exit_codes.h"
@@ -44,6 +45,7 @@ bool ParseJobState(const std::string& text, v1::JobState* state) {
 struct ParsedFlags {
   std::string server = kDefaultServerAddress;
   double timeout_seconds = 30;
+  SecurityFlags security;
   SpecFlags spec;
   std::string output = "table";
   std::string layer = "all";
@@ -102,6 +104,36 @@ struct Subcommands {
   CLI::App* sweep = nullptr;
 };
 
+// TLS and the bearer token (client/channel_security.h). Each takes its value from an environment
+// variable too, like --server; the token itself only from a file or $SGDSPECTRA_TOKEN, never
+// from a flag value that `ps` would show.
+void AddSecurityOptions(CLI::App* app, SecurityFlags* security) {
+  app->add_flag("--tls", security->tls,
+                "Use TLS with gRPC's default root certificates (implied by --tls-ca, --tls-cert)")
+      ->envname("SGDSPECTRA_TLS");
+  app->add_option("--tls-ca", security->tls_ca,
+                  "Use TLS; trust server certificates signed by the CA(s) in this PEM file")
+      ->envname("SGDSPECTRA_TLS_CA")
+      ->check(CLI::ExistingFile);
+  app->add_option("--tls-cert", security->tls_cert,
+                  "Client certificate (PEM) for servers that require one (mutual TLS); "
+                  "needs --tls-key")
+      ->envname("SGDSPECTRA_TLS_CERT")
+      ->check(CLI::ExistingFile);
+  app->add_option("--tls-key", security->tls_key, "Private key (PEM) of --tls-cert")
+      ->envname("SGDSPECTRA_TLS_KEY")
+      ->check(CLI::ExistingFile);
+  app->add_option("--tls-server-name", security->tls_server_name,
+                  "Name the server certificate must carry, when --server names it otherwise "
+                  "(an IP address, a list of replicas)")
+      ->envname("SGDSPECTRA_TLS_SERVER_NAME");
+  app->add_option("--token-file", security->token_file,
+                  "File holding the bearer token sent with every call (default: the "
+                  "SGDSPECTRA_TOKEN environment variable)")
+      ->envname("SGDSPECTRA_TOKEN_FILE")
+      ->check(CLI::ExistingFile);
+}
+
 void AddGlobalOptions(CLI::App* app, ParsedFlags* flags) {
   app->set_version_flag("--version", SGDSPECTRA_CLIENT_VERSION);
   app->footer(kExitCodeHelp);
@@ -115,6 +147,7 @@ void AddGlobalOptions(CLI::App* app, ParsedFlags* flags) {
   app->add_option("--timeout", flags->timeout_seconds,
                   "Deadline in seconds of each non-streaming RPC (0 = none)")
       ->capture_default_str();
+  AddSecurityOptions(app, &flags->security);
 }
 
 // run, submit, watch: the commands that start or follow one job.
@@ -190,9 +223,14 @@ void AddSweepCommand(CLI::App* app, ParsedFlags* flags, Subcommands* commands) {
   AddSweepOptions(commands->sweep, &flags->sweep);
 }
 
-// The connection and streams every command uses; false with *error for a bad --server.
+// The connection and streams every command uses; false with *error for a bad --server, TLS
+// file or token, or a token that would cross the network in plaintext.
 bool MakeContext(const ParsedFlags& flags, CommandContext* context, std::string* error) {
   if (!ParseServerTarget(flags.server, &context->target, error)) return false;
+  if (!LoadChannelSecurity(flags.security, &context->target.security, error) ||
+      !CheckTokenTransport(context->target.endpoints, context->target.security, error)) {
+    return false;
+  }
   context->server_address = flags.server;
   context->channel = MakeBalancedChannel(context->target);
   context->timeout_seconds = flags.timeout_seconds;

@@ -220,8 +220,9 @@ int ListJobsCommand(const CommandContext& context, const ListOptions& options) {
       return kExitUsage;
     }
     for (const std::string& endpoint : context.target.endpoints) {
-      const grpc::Status status = ListReplica(MakeChannel(endpoint), context.timeout_seconds,
-                                              options, /*all_pages=*/true, &jobs, &next_page_token);
+      const grpc::Status status =
+          ListReplica(MakeChannel(endpoint, context.target.security), context.timeout_seconds,
+                      options, /*all_pages=*/true, &jobs, &next_page_token);
       if (!status.ok()) {
         return ReportRpcError(
             context, grpc::Status(status.error_code(), endpoint + ": " + status.error_message()));
@@ -305,8 +306,8 @@ int HealthCommand(const CommandContext& context, const std::string& service) {
     int exit_code = kExitOk;
     for (const std::string& endpoint : context.target.endpoints) {
       ServingStatus serving_status = grpc::health::v1::HealthCheckResponse::UNKNOWN;
-      const grpc::Status status =
-          CheckHealth(MakeChannel(endpoint), service, context.timeout_seconds, &serving_status);
+      const grpc::Status status = CheckHealth(MakeChannel(endpoint, context.target.security),
+                                              service, context.timeout_seconds, &serving_status);
       if (!status.ok()) {
         *context.out << endpoint << ": " << FormatRpcError(status) << std::endl;
         exit_code = kExitRpcError;

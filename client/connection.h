@@ -1,7 +1,8 @@
 // Connection: how the CLI reaches a server, and how it reports an RPC that failed.
 //
-// MakeChannel() builds an insecure channel with the same explicit message-size limits as the
-// server (64 MiB), so a JobResult that the server may send is never refused by the client.
+// MakeChannel() builds a channel with the same explicit message-size limits as the server
+// (64 MiB), so a JobResult that the server may send is never refused by the client; plaintext or
+// TLS, with or without a bearer token, as ChannelSecurity says (client/channel_security.h).
 // All functions are thread-safe; a Channel may be shared by any number of threads.
 #ifndef SGDSPECTRA_CLIENT_CONNECTION_H_
 #define SGDSPECTRA_CLIENT_CONNECTION_H_
@@ -10,6 +11,8 @@
 
 #include <memory>
 #include <string>
+
+#include "client/channel_security.h"
 
 namespace sgdspectra::client {
 
@@ -20,7 +23,8 @@ inline constexpr int kMaxMessageBytes = 64 * 1024 * 1024;
 inline constexpr const char kDefaultServerAddress[] = "127.0.0.1:50051";
 
 // A channel to `address` ("HOST:PORT"). Creating it does not connect; the first RPC does.
-std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address);
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address,
+                                           const ChannelSecurity& security);
 
 // Sets a deadline `seconds` from now on `context`; seconds <= 0 leaves the call unbounded.
 void SetDeadlineAfter(grpc::ClientContext* context, double seconds);

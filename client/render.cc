@@ -253,7 +253,7 @@ class TableRenderer : public EventRenderer {
     for (const v1::Spectrum& spectrum : snapshot.spectra()) {
       if (!BlockFilterShows(filter_, spectrum.block())) continue;
       if (!header_written) {
-        out << "  block   outliers  bulk edge  align(out/exp)  overlap  top eigenvalues\n";
+        out << "  block   outliers  near  bulk edge  align(out/exp)  overlap  top eigenvalues\n";
         header_written = true;
       }
       std::string top;
@@ -265,11 +265,14 @@ class TableRenderer : public EventRenderer {
       const std::string overlap = spectrum.block() == v1::SECOND_LAYER
                                       ? "      -"
                                       : StringFormat("%7.4f", spectrum.overlap_with_means());
-      out << StringFormat("  %-7s %3d/%-3d   %9.4g  %6.3f/%-6.3f   %s  %s\n",
-                          SpectrumLabel(spectrum).c_str(), spectrum.outlier_count(),
-                          spectrum.expected_outliers(), spectrum.bulk_edge(),
-                          spectrum.alignment_at_outliers(), spectrum.alignment_at_expected(),
-                          overlap.c_str(), top.c_str());
+      // near: marginal eigenvalues, above the edge but within the margin (not counted).
+      const std::string near =
+          spectrum.marginal_count() > 0 ? StringFormat("%4d", spectrum.marginal_count()) : "   -";
+      out << StringFormat(
+          "  %-7s %3d/%-3d   %s  %9.4g  %s/%-6s   %s  %s\n", SpectrumLabel(spectrum).c_str(),
+          spectrum.outlier_count(), spectrum.expected_outliers(), near.c_str(),
+          spectrum.bulk_edge(), AlignmentText(spectrum.alignment_at_outliers()).c_str(),
+          AlignmentText(spectrum.alignment_at_expected()).c_str(), overlap.c_str(), top.c_str());
     }
   }
 
@@ -314,8 +317,9 @@ class TableRenderer : public EventRenderer {
     out << "  H " << blocks << " outliers " << JoinRanks(rank.h_block_outliers()) << "  G "
         << blocks << " outliers " << JoinRanks(rank.g_block_outliers()) << "  weight rank "
         << rank.weight_rank() << "\n";
+    if (!rank.verdict_reason().empty()) out << "  rank verdict: " << rank.verdict_reason() << "\n";
     out << "classifier rank " << rank.outlier_rank() << " (expected " << rank.expected_rank()
-        << ", rank-deficient: " << (rank.rank_deficient() ? "yes" : "no") << ")";
+        << ", " << VerdictText(rank) << ")";
     if (is_xor) out << "; covered clusters: " << CoveredClusters(rank.covered_clusters());
     out << "\n";
   }
@@ -410,6 +414,16 @@ class CsvRenderer : public EventRenderer {
 };
 
 }  // namespace
+
+std::string VerdictText(const v1::ClassifierRank& rank) {
+  if (rank.verdict() == v1::UNDETERMINED) return "undetermined";
+  if (rank.verdict() == v1::RANK_DEFICIENT || rank.rank_deficient()) return "rank-deficient";
+  return "full rank";
+}
+
+std::string AlignmentText(double alignment) {
+  return std::isnan(alignment) ? "  n/a " : StringFormat("%6.3f", alignment);
+}
 
 std::string JoinRanks(const google::protobuf::RepeatedField<std::int32_t>& values) {
   std::string text = "[";
@@ -597,7 +611,8 @@ void RenderJobs(OutputFormat format, const std::vector<v1::Job>& jobs, bool with
   if (format == OutputFormat::kCsv) {
     if (with_header) {
       *out << "job_id,state,name,created_unix_ms,started_unix_ms,finished_unix_ms,steps_done,"
-              "steps_total,snapshots_done,last_seq,build_version,error_message,finish_reason\n";
+              "steps_total,snapshots_done,last_seq,build_version,error_message,finish_reason,"
+              "owner\n";
     }
     for (const v1::Job& job : jobs) {
       *out << JoinCsv({job.job_id(), v1::JobState_Name(job.state()), job.resolved_spec().name(),
@@ -607,7 +622,8 @@ void RenderJobs(OutputFormat format, const std::vector<v1::Job>& jobs, bool with
                        std::to_string(job.last_seq()), job.build_version(), job.error_message(),
                        job.finish_reason() != v1::FINISH_REASON_UNSPECIFIED
                            ? v1::FinishReason_Name(job.finish_reason())
-                           : ""})
+                           : "",
+                       job.owner()})
            << "\n";
     }
     return;
@@ -647,7 +663,8 @@ void RenderJobDetails(const v1::Job& job, std::ostream* out) {
        << "finished:      " << UtcTime(job.finished_unix_ms()) << "\n"
        << "progress:      " << job.steps_done() << "/" << job.steps_total() << " steps, "
        << job.snapshots_done() << " snapshots, last event seq " << job.last_seq() << "\n"
-       << "build:         " << job.build_version() << "\n";
+       << "build:         " << job.build_version() << "\n"
+       << "owner:         " << job.owner() << "\n";
   if (job.finish_reason() != v1::FINISH_REASON_UNSPECIFIED) {
     *out << "reason:        " << v1::FinishReason_Name(job.finish_reason()) << "\n";
   }

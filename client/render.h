@@ -68,6 +68,13 @@ std::string ShortMatrixName(v1::MatrixKind matrix);
 // XOR's ClassifierRank.covered_clusters as names: "+mu -nu (2 of 4)", "none (0 of 4)".
 std::string CoveredClusters(const google::protobuf::RepeatedField<std::int32_t>& covered);
 
+// "full rank", "rank-deficient" or "undetermined". A server older than ClassifierRank.verdict
+// sends only rank_deficient: that decides then.
+std::string VerdictText(const v1::ClassifierRank& rank);
+
+// An alignment to 3 decimals, or "n/a" when it is NaN (no outliers, or the whole space).
+std::string AlignmentText(double alignment);
+
 // "[3 3 2]": a list of counts, e.g. ClassifierRank.h_block_outliers.
 std::string JoinRanks(const google::protobuf::RepeatedField<std::int32_t>& values);
 

@@ -156,7 +156,7 @@ std::shared_ptr<grpc::Channel> MakeBalancedChannel(const ServerTarget& target) {
   args.SetMaxReceiveMessageSize(kMaxMessageBytes);
   args.SetMaxSendMessageSize(kMaxMessageBytes);
   args.SetLoadBalancingPolicyName("round_robin");
-  return grpc::CreateCustomChannel(target.channel_target, grpc::InsecureChannelCredentials(), args);
+  return MakeSecureChannel(target.channel_target, target.security, args);
 }
 
 grpc::Status LocateJob(const ServerTarget& target, const std::string& job_id,
@@ -165,7 +165,7 @@ grpc::Status LocateJob(const ServerTarget& target, const std::string& job_id,
   grpc::Status first_error = grpc::Status::OK;
   int not_found = 0;
   for (const std::string& address : target.endpoints) {
-    std::shared_ptr<grpc::Channel> candidate = MakeChannel(address);
+    std::shared_ptr<grpc::Channel> candidate = MakeChannel(address, target.security);
     grpc::ClientContext call;
     SetDeadlineAfter(&call, timeout_seconds);
     v1::GetJobRequest request;

@@ -23,6 +23,8 @@
 #include <string>
 #include <vector>
 
+#include "client/channel_security.h"
+
 namespace sgdspectra::client {
 
 struct ServerTarget {
@@ -31,6 +33,9 @@ struct ServerTarget {
   // Every address a replica may listen on, "HOST:PORT" (IPv6 as "[ADDR]:PORT"), in the order
   // resolved; duplicates removed. One entry when the target cannot be expanded.
   std::vector<std::string> endpoints;
+  // TLS and bearer token of every channel to it (set by the caller after parsing; plaintext
+  // without a token by default).
+  ChannelSecurity security;
   bool several_endpoints() const { return endpoints.size() > 1; }
 };
 
@@ -39,8 +44,8 @@ struct ServerTarget {
 // that does not resolve now is not an error here: gRPC reports it on the first call.
 bool ParseServerTarget(const std::string& text, ServerTarget* target, std::string* error);
 
-// A channel over every endpoint of `target` with the round_robin policy and the CLI's message
-// size limits. Creating it does not connect.
+// A channel over every endpoint of `target` with the round_robin policy, the CLI's message
+// size limits and target.security. Creating it does not connect.
 std::shared_ptr<grpc::Channel> MakeBalancedChannel(const ServerTarget& target);
 
 // Finds the replica that holds `job_id`: GetJob on each endpoint (deadline `timeout_seconds`

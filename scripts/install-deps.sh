@@ -12,12 +12,14 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto
   libeigen3-dev libspectra-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libsqlite3-dev libcli11-dev nlohmann-json3-dev
+  libsqlite3-dev libcli11-dev nlohmann-json3-dev prometheus-cpp-dev
   python3-grpcio python3-protobuf python3-numpy python3-scipy python3-matplotlib
   python3-pandas python3-pip python3-venv python3-setuptools python3-wheel
   chromium python3-pil python3-yaml
   python3-nbclient python3-nbconvert python3-nbformat python3-ipykernel
   clang-format
+  libssl-dev openssl  # token digests, TLS file checks (libcrypto); test certificates
+  clang libclang-rt-14-dev  # libFuzzer + ASan/UBSan runtimes (tests/fuzz, scripts/sanitize.sh)
 )
 if [[ "${1:-}" == "--with-containers" ]]; then
   packages+=(podman buildah debootstrap)

@@ -19,6 +19,28 @@ v1::OutlierMethod OutlierMethodToProto(OutlierMethod method) {
   return value;
 }
 
+void DensityToProto(const SpectralDensityEstimate& density, v1::SpectralDensity* proto) {
+  proto->mutable_node_values()->Assign(density.node_values.begin(), density.node_values.end());
+  proto->mutable_node_weights()->Assign(density.node_weights.begin(), density.node_weights.end());
+  proto->mutable_nodes_per_probe()->Assign(density.nodes_per_probe.begin(),
+                                           density.nodes_per_probe.end());
+  proto->set_trace(density.trace);
+  proto->set_trace_stderr(density.trace_stderr);
+  proto->set_products(density.products);
+}
+
+v1::RankVerdict RankVerdictToProto(RankVerdict verdict) {
+  switch (verdict) {
+    case RankVerdict::kFullRank:
+      return v1::FULL_RANK;
+    case RankVerdict::kRankDeficient:
+      return v1::RANK_DEFICIENT;
+    case RankVerdict::kUndetermined:
+      return v1::UNDETERMINED;
+  }
+  return v1::UNDETERMINED;
+}
+
 v1::MatrixKind MatrixKindToProto(MatrixKind kind) {
   return kind == MatrixKind::kHessian ? v1::HESSIAN : v1::G_MATRIX;
 }
@@ -114,6 +136,8 @@ v1::Snapshot SnapshotToProto(const Snapshot& snapshot) {
     SolverStatsToProto(report.edge_solver, spectrum->mutable_edge_solver());
     spectrum->set_outlier_threshold(report.outlier_threshold);
     spectrum->set_count_certified(report.count_certified);
+    spectrum->set_marginal_count(report.marginal_count);
+    if (report.has_density) DensityToProto(report.density, spectrum->mutable_density());
   }
   proto.set_train_loss(snapshot.train_loss);
   proto.set_train_accuracy(snapshot.train_accuracy);
@@ -151,6 +175,10 @@ v1::ClassifierRank ClassifierRankToProto(const ClassifierRank& rank) {
   proto.set_rank_deficient(rank.rank_deficient);
   proto.mutable_covered_clusters()->Assign(rank.covered_clusters.begin(),
                                            rank.covered_clusters.end());
+  proto.mutable_h_block_marginal()->Assign(rank.h_block_marginal.begin(),
+                                           rank.h_block_marginal.end());
+  proto.set_verdict(RankVerdictToProto(rank.verdict));
+  proto.set_verdict_reason(rank.verdict_reason);
   return proto;
 }
 
@@ -214,6 +242,17 @@ v1::TestSampleChunk TestSampleChunkOf(const SampleSet& sample, int64_t first_row
   chunk.mutable_values()->Assign(begin, begin + (end_row - first_row) * cols);
   chunk.mutable_labels()->Assign(sample.labels.begin() + first_row,
                                  sample.labels.begin() + end_row);
+  return chunk;
+}
+
+v1::TestSampleChunk TestSampleChunkOfRows(int64_t first_row, int64_t total_rows,
+                                          const RowMatrix& inputs, const std::vector<int>& labels) {
+  v1::TestSampleChunk chunk;
+  chunk.set_first_row(first_row);
+  chunk.set_total_rows(total_rows);
+  chunk.set_cols(inputs.cols());
+  chunk.mutable_values()->Assign(inputs.data(), inputs.data() + inputs.size());
+  chunk.mutable_labels()->Assign(labels.begin(), labels.end());
   return chunk;
 }
 

@@ -56,6 +56,10 @@ v1::Matrix MatrixToProto(const RowMatrix& matrix);
 void AddTestSampleToResult(const SampleSet& sample, v1::JobResult* result);
 // Rows [first_row, first_row + num_rows) of the sample, clipped to its end.
 v1::TestSampleChunk TestSampleChunkOf(const SampleSet& sample, int64_t first_row, int64_t num_rows);
+// A chunk produced on its own: `inputs` and `labels` are rows [first_row, first_row +
+// inputs.rows()) of a sample of total_rows rows.
+v1::TestSampleChunk TestSampleChunkOfRows(int64_t first_row, int64_t total_rows,
+                                          const RowMatrix& inputs, const std::vector<int>& labels);
 
 }  // namespace sgdspectra::server
 

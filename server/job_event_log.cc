@@ -1,9 +1,19 @@
 #include "server/job_event_log.h"
 
+#include <atomic>
 #include <cassert>
 #include <utility>
 
 namespace sgdspectra::server {
+namespace {
+
+std::atomic<int64_t> events_in_memory{0};
+
+}  // namespace
+
+JobEventLog::~JobEventLog() { events_in_memory.fetch_sub(static_cast<int64_t>(events_.size())); }
+
+int64_t JobEventLog::EventsInMemory() { return events_in_memory.load(); }
 
 void JobEventLog::Append(EventPtr event) {
   std::vector<Waiter> to_run;
@@ -13,6 +23,7 @@ void JobEventLog::Append(EventPtr event) {
     assert(event->seq() == static_cast<int64_t>(events_.size()) + 1);
     if (event->has_finished()) closed_ = true;
     events_.push_back(std::move(event));
+    events_in_memory.fetch_add(1);
     to_run.swap(waiters_);
   }
   for (Waiter& waiter : to_run) waiter();

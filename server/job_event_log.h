@@ -6,6 +6,11 @@
 // callback that schedules a write on its stream and returns. The `finished` event closes the
 // log; nothing can be appended after it.
 //
+// Memory: only jobs that have not finished keep their log in the job manager; once the
+// `finished` event is stored the manager drops it, and the log lives on only while streams that
+// were following it still read it (a later watcher pages the events in from the store:
+// server/stored_event_log.h). EventsInMemory() counts the events all logs hold.
+//
 // Ownership: shared (std::shared_ptr) by the job manager and every open watch stream. Events
 // are immutable once appended and shared by pointer. Thread-safety: all methods are
 // thread-safe; waiters run on the appending thread, outside the log's lock.
@@ -18,22 +23,16 @@
 #include <mutex>
 #include <vector>
 
+#include "server/event_source.h"
 #include "sgdspectra/v1/jobs.pb.h"
 
 namespace sgdspectra::server {
 
-using EventPtr = std::shared_ptr<const v1::JobEvent>;
-
-class JobEventLog {
+class JobEventLog : public EventSource {
  public:
-  using Waiter = std::function<void()>;
-  enum class ReadResult {
-    kEvent,  // *event holds the requested event
-    kWait,   // not appended yet; the waiter will run on the next append
-    kEnd,    // the log is closed and has no event with that seq
-  };
-
+  // ReadOrWait: kEvent, kWait (the waiter runs on the next append), or kEnd once closed.
   JobEventLog() = default;
+  ~JobEventLog() override;
   JobEventLog(const JobEventLog&) = delete;
   JobEventLog& operator=(const JobEventLog&) = delete;
 
@@ -45,7 +44,7 @@ class JobEventLog {
   // Reads the event with sequence number seq >= 1. If it is not there yet and the log is
   // open, registers `waiter` and returns kWait; the check and the registration are atomic
   // with respect to Append, so no event can slip between them.
-  ReadResult ReadOrWait(int64_t seq, EventPtr* event, Waiter waiter);
+  ReadResult ReadOrWait(int64_t seq, EventPtr* event, Waiter waiter) override;
 
   int64_t last_seq() const;
   bool closed() const;
@@ -53,6 +52,9 @@ class JobEventLog {
   std::vector<EventPtr> EventsAfter(int64_t after_seq) const;
   // The last event, or nullptr when empty.
   EventPtr LastEvent() const;
+
+  // Events held by every JobEventLog of the process (appended and not yet destroyed).
+  static int64_t EventsInMemory();
 
  private:
   mutable std::mutex mutex_;

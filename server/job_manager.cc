@@ -88,6 +88,14 @@ void ApplyEvent(const v1::JobEvent& event, v1::Job* job) {
   }
 }
 
+// Metrics of JobManagerOptions, which may be null.
+void CountStateChange(ServerMetrics* metrics, v1::JobState from, v1::JobState to) {
+  if (metrics != nullptr) metrics->JobStateChanged(from, to);
+}
+void CountQueueDepth(ServerMetrics* metrics, size_t waiting_jobs) {
+  if (metrics != nullptr) metrics->SetQueueDepth(waiting_jobs);
+}
+
 Status NotFound(const std::string& job_id) { return Status::NotFound("job_id: no job " + job_id); }
 
 // The message beside a reason the server gives a job itself, for people: clients decide on
@@ -126,9 +134,11 @@ v1::FinishReason FinishReasonOfRun(const Status& run_status, bool store_failed,
 }  // namespace
 
 struct JobManager::JobRecord {
-  explicit JobRecord(v1::Job initial) : id(initial.job_id()), job(std::move(initial)) {}
+  explicit JobRecord(v1::Job initial)
+      : id(initial.job_id()), owner(initial.owner()), job(std::move(initial)) {}
 
   const std::string id;
+  const std::string owner;  // the principal that submitted the job (server/caller.h)
 
   // Serialises the writers of this job's events (persist + publish); held across disk writes.
   std::mutex append_mutex;
@@ -136,7 +146,9 @@ struct JobManager::JobRecord {
   mutable std::mutex state_mutex;
   v1::Job job;
   v1::FinishReason stop_reason = v1::FINISH_REASON_UNSPECIFIED;  // set with cancel_requested
-  const std::shared_ptr<JobEventLog> log = std::make_shared<JobEventLog>();
+  // The in-memory events until the `finished` event is stored, then null (the store has
+  // them). Written under both append_mutex and state_mutex; read under either.
+  std::shared_ptr<JobEventLog> log = std::make_shared<JobEventLog>();
   ExperimentSpec spec;  // set before the record is shared; immutable after
   std::atomic<bool> cancel_requested{false};
 
@@ -154,6 +166,10 @@ struct JobManager::JobRecord {
     std::lock_guard<std::mutex> lock(state_mutex);
     return stop_reason;
   }
+  bool Finished() const {
+    std::lock_guard<std::mutex> lock(state_mutex);
+    return IsTerminal(job.state());
+  }
 };
 
 JobManager::JobManager(JobStore* store, const JobManagerOptions& options)
@@ -164,8 +180,14 @@ Status JobManager::Create(JobStore* store, const JobManagerOptions& options,
   std::unique_ptr<JobManager> created(new JobManager(store, options));
   Status status = created->Recover();
   if (!status.ok()) return status;
+  created->live_workers_ = options.workers;
   for (int i = 0; i < options.workers; ++i) {
-    created->workers_.emplace_back([raw = created.get()] { raw->WorkerLoop(); });
+    created->workers_.emplace_back([raw = created.get()] {
+      raw->WorkerLoop();
+      std::lock_guard<std::mutex> lock(raw->mutex_);
+      --raw->live_workers_;
+      raw->job_ended_.notify_all();
+    });
   }
   *manager = std::move(created);
   return Status::Ok();
@@ -190,6 +212,7 @@ Status JobManager::Recover() {
     }
     const std::string& id = record->id;
     next_job_number_ = std::max(next_job_number_, JobNumberOf(id) + 1);
+    CountStateChange(options_.metrics, v1::JOB_STATE_UNSPECIFIED, record->job.state());
     if (!IsTerminal(record->job.state()) || !record->log->closed()) {
       // The previous process died while this job was queued or running.
       v1::Finished finished;
@@ -199,6 +222,8 @@ Status JobManager::Recover() {
       finished.set_steps_done(record->job.steps_done());
       std::lock_guard<std::mutex> lock(record->append_mutex);
       FinishLocked(*record, std::move(finished), nullptr);
+    } else {
+      record->log.reset();  // finished before: its events stay in the store
     }
     jobs_.emplace(id, std::move(record));
   }
@@ -236,11 +261,12 @@ Status JobManager::ReserveSlot(int64_t* number) {
   const size_t in_system = queue_.size() + running_.size() + reserved_;
   const size_t capacity = options_.workers + options_.queue_capacity;
   if (in_system >= capacity) {
-    return Status::ResourceExhausted("queue full: " + std::to_string(queue_.size()) +
-                                     " jobs waiting, " + std::to_string(running_.size()) +
-                                     " running (--queue " +
-                                     std::to_string(options_.queue_capacity) + ", --workers " +
-                                     std::to_string(options_.workers) + ")");
+    // Every job that holds a slot is counted: submits still being recorded hold one too.
+    return Status::ResourceExhausted(
+        "queue full: " + std::to_string(running_.size()) + " running, " +
+        std::to_string(queue_.size() + reserved_) + " queued (" + std::to_string(reserved_) +
+        " of them being recorded); capacity " + std::to_string(capacity) + " = --workers " +
+        std::to_string(options_.workers) + " + --queue " + std::to_string(options_.queue_capacity));
   }
   ++reserved_;
   *number = next_job_number_++;
@@ -270,9 +296,11 @@ void JobManager::Enqueue(const RecordPtr& record) {
     std::lock_guard<std::mutex> lock(mutex_);
     --reserved_;
     jobs_.emplace(record->job.job_id(), record);
+    CountStateChange(options_.metrics, v1::JOB_STATE_UNSPECIFIED, v1::QUEUED);
     drain_began = draining_;
     if (!drain_began) {
       queue_.push_back(record);
+      CountQueueDepth(options_.metrics, queue_.size());
       work_ready_.notify_one();
     }
   }
@@ -280,7 +308,7 @@ void JobManager::Enqueue(const RecordPtr& record) {
   if (drain_began) CancelQueued(record, v1::SERVER_SHUTDOWN);
 }
 
-Status JobManager::Submit(const v1::JobSpec& proto_spec, v1::Job* job) {
+Status JobManager::Submit(const Caller& caller, const v1::JobSpec& proto_spec, v1::Job* job) {
   ExperimentSpec spec;
   Status valid = JobSpecFromProto(proto_spec, options_.default_threads, &spec);
   if (valid.ok()) valid = CheckServerLimits(spec);
@@ -291,6 +319,7 @@ Status JobManager::Submit(const v1::JobSpec& proto_spec, v1::Job* job) {
 
   v1::Job initial;
   v1::JobEvent accepted = NewJob(spec, number, &initial);
+  initial.set_owner(caller.principal);
   auto record = std::make_shared<JobRecord>(initial);
   record->spec = std::move(spec);
   const Status stored = store_->InsertJob(initial, accepted);
@@ -301,9 +330,10 @@ Status JobManager::Submit(const v1::JobSpec& proto_spec, v1::Job* job) {
     return stored;
   }
   record->log->Append(std::make_shared<const v1::JobEvent>(std::move(accepted)));
-  spdlog::info("job {} QUEUED name=\"{}\" task={} dim={} blocks={} steps={}", initial.job_id(),
-               record->spec.name, record->spec.task == TaskKind::kXor ? "xor" : "kgmm",
-               record->spec.Dim(), record->spec.NumBlocks(), initial.steps_total());
+  spdlog::info("job {} QUEUED owner={} name=\"{}\" task={} dim={} blocks={} steps={}",
+               initial.job_id(), initial.owner(), record->spec.name,
+               record->spec.task == TaskKind::kXor ? "xor" : "kgmm", record->spec.Dim(),
+               record->spec.NumBlocks(), initial.steps_total());
   Enqueue(record);
   *job = record->Copy();
   return Status::Ok();
@@ -315,14 +345,19 @@ JobManager::RecordPtr JobManager::Find(const std::string& job_id) const {
   return it == jobs_.end() ? nullptr : it->second;
 }
 
-Status JobManager::GetJob(const std::string& job_id, v1::Job* job) const {
+JobManager::RecordPtr JobManager::Find(const std::string& job_id, const Caller& caller) const {
   RecordPtr record = Find(job_id);
+  return record != nullptr && caller.CanSee(record->owner) ? record : nullptr;
+}
+
+Status JobManager::GetJob(const Caller& caller, const std::string& job_id, v1::Job* job) const {
+  RecordPtr record = Find(job_id, caller);
   if (record == nullptr) return NotFound(job_id);
   *job = record->Copy();
   return Status::Ok();
 }
 
-Status JobManager::ListJobs(const v1::ListJobsRequest& request,
+Status JobManager::ListJobs(const Caller& caller, const v1::ListJobsRequest& request,
                             v1::ListJobsResponse* response) const {
   if (request.page_size() < 0 || request.page_size() > kMaxPageSize) {
     return Status::InvalidArgument("page_size: must be in [0, " + std::to_string(kMaxPageSize) +
@@ -343,6 +378,7 @@ Status JobManager::ListJobs(const v1::ListJobsRequest& request,
   auto it = request.page_token().empty() ? jobs_.end() : jobs_.lower_bound(request.page_token());
   while (it != jobs_.begin()) {
     --it;
+    if (!caller.CanSee(it->second->owner)) continue;
     v1::Job job = it->second->Copy();
     if (filter != v1::JOB_STATE_UNSPECIFIED && job.state() != filter) continue;
     if (static_cast<size_t>(response->jobs_size()) == page_size) {
@@ -355,12 +391,12 @@ Status JobManager::ListJobs(const v1::ListJobsRequest& request,
   return Status::Ok();
 }
 
-Status JobManager::Cancel(const std::string& job_id, v1::Job* job) {
+Status JobManager::Cancel(const Caller& caller, const std::string& job_id, v1::Job* job) {
   RecordPtr queued_record;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     auto it = jobs_.find(job_id);
-    if (it == jobs_.end()) return NotFound(job_id);
+    if (it == jobs_.end() || !caller.CanSee(it->second->owner)) return NotFound(job_id);
     const RecordPtr& record = it->second;
     const v1::Job current = record->Copy();
     if (IsTerminal(current.state())) {
@@ -370,6 +406,7 @@ Status JobManager::Cancel(const std::string& job_id, v1::Job* job) {
     auto queued = std::find(queue_.begin(), queue_.end(), record);
     if (queued != queue_.end()) {
       queue_.erase(queued);
+      CountQueueDepth(options_.metrics, queue_.size());
       queued_record = record;
     } else {
       // Running, or queued and already being cancelled by another call.
@@ -390,12 +427,13 @@ void JobManager::CancelQueued(const RecordPtr& record, v1::FinishReason reason) 
   finished.set_reason(reason);
   finished.set_error_message(MessageFor(reason));
   std::lock_guard<std::mutex> lock(record->append_mutex);
-  if (record->log->closed()) return;
+  if (record->Finished()) return;
   FinishLocked(*record, std::move(finished), nullptr);
 }
 
-Status JobManager::GetResult(const std::string& job_id, v1::JobResult* result) const {
-  RecordPtr record = Find(job_id);
+Status JobManager::GetResult(const Caller& caller, const std::string& job_id,
+                             v1::JobResult* result) const {
+  RecordPtr record = Find(job_id, caller);
   if (record == nullptr) return NotFound(job_id);
   const v1::Job job = record->Copy();
   if (!IsTerminal(job.state())) {
@@ -414,17 +452,32 @@ Status JobManager::GetResult(const std::string& job_id, v1::JobResult* result) c
   return Status::Ok();
 }
 
-Status JobManager::OpenEventLog(const std::string& job_id, int64_t after_seq,
-                                std::shared_ptr<JobEventLog>* log) const {
-  RecordPtr record = Find(job_id);
+Status JobManager::OpenEventLog(const Caller& caller, const std::string& job_id, int64_t after_seq,
+                                std::shared_ptr<JobEventLog>* log, int64_t* last_seq) const {
+  RecordPtr record = Find(job_id, caller);
   if (record == nullptr) return NotFound(job_id);
-  const int64_t last_seq = record->log->last_seq();
-  if (after_seq < 0 || after_seq > last_seq) {
-    return Status::InvalidArgument("after_seq: must be in [0, " + std::to_string(last_seq) +
-                                   "], got " + std::to_string(after_seq));
+  std::shared_ptr<JobEventLog> live;
+  int64_t last = 0;
+  {
+    // The job's last_seq is applied before its log is appended to (AppendEventLocked), so it
+    // is never behind the log: a watcher after it waits for the append.
+    std::lock_guard<std::mutex> lock(record->state_mutex);
+    live = record->log;
+    last = record->job.last_seq();
   }
-  *log = record->log;
+  if (after_seq < 0 || after_seq > last) {
+    return Status::InvalidArgument("after_seq: must be in [0, " + std::to_string(last) + "], got " +
+                                   std::to_string(after_seq));
+  }
+  *log = std::move(live);
+  if (last_seq != nullptr) *last_seq = last;
   return Status::Ok();
+}
+
+Status JobManager::ReadEvents(const std::string& job_id, int64_t first_seq, int max_count,
+                              std::vector<v1::JobEvent>* events) const {
+  if (Find(job_id) == nullptr) return NotFound(job_id);
+  return store_->LoadEvents(job_id, first_seq, max_count, events);
 }
 
 void JobManager::BeginDrain() {
@@ -434,6 +487,7 @@ void JobManager::BeginDrain() {
     if (!draining_) spdlog::info("draining: {} running, {} queued", running_.size(), queue_.size());
     draining_ = true;
     queued.swap(queue_);
+    CountQueueDepth(options_.metrics, 0);
     for (JobRecord* record : running_) record->RequestCancel(v1::SERVER_SHUTDOWN);
   }
   work_ready_.notify_all();
@@ -443,6 +497,37 @@ void JobManager::BeginDrain() {
 bool JobManager::WaitIdle(std::chrono::milliseconds timeout) {
   std::unique_lock<std::mutex> lock(mutex_);
   return job_ended_.wait_for(lock, timeout, [this] { return running_.empty(); });
+}
+
+int JobManager::FinishRunningJobs(const std::string& message) {
+  std::vector<RecordPtr> running;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (const auto& [id, record] : jobs_) {
+      if (running_.count(record.get()) > 0) running.push_back(record);
+    }
+  }
+  int finished_count = 0;
+  for (const RecordPtr& record : running) {
+    v1::Finished finished;
+    finished.set_state(v1::CANCELLED);
+    finished.set_reason(v1::SERVER_SHUTDOWN);
+    finished.set_error_message(message);
+    finished.set_steps_done(record->Copy().steps_done());
+    // The worker takes append_mutex only around store writes, so this waits at most for one.
+    std::lock_guard<std::mutex> lock(record->append_mutex);
+    if (record->Finished()) continue;
+    spdlog::warn("job {}: its run did not stop in time; finishing it as SERVER_SHUTDOWN",
+                 record->id);
+    FinishLocked(*record, std::move(finished), nullptr);
+    ++finished_count;
+  }
+  return finished_count;
+}
+
+bool JobManager::WaitWorkersExited(std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  return job_ended_.wait_for(lock, timeout, [this] { return live_workers_ == 0; });
 }
 
 void JobManager::Shutdown() {
@@ -466,8 +551,10 @@ void JobManager::WorkerLoop() {
       if (draining_) return;  // BeginDrain has emptied the queue
       record = queue_.front();
       queue_.pop_front();
+      CountQueueDepth(options_.metrics, queue_.size());
       running_.insert(record.get());
       std::lock_guard<std::mutex> state_lock(record->state_mutex);
+      CountStateChange(options_.metrics, record->job.state(), v1::RUNNING);
       record->job.set_state(v1::RUNNING);
       record->job.set_started_unix_ms(NowUnixMs());
     }
@@ -479,6 +566,7 @@ void JobManager::RunJob(const RecordPtr& record) {
   const std::string& job_id = record->id;
   {
     std::lock_guard<std::mutex> lock(record->append_mutex);
+    if (record->Finished()) return;  // a forced shutdown finished it already
     const Status status = store_->UpdateJob(record->Copy());
     if (!status.ok()) spdlog::error("job {}: cannot record RUNNING: {}", job_id, status.message());
   }
@@ -491,7 +579,8 @@ void JobManager::RunJob(const RecordPtr& record) {
         std::lock_guard<std::mutex> lock(record->append_mutex);
         return AppendEventLocked(*record, std::move(event));
       },
-      [&record] { return record->cancel_requested.load(); });
+      [&record] { return record->cancel_requested.load(); }, kMinAnalysisProgressInterval,
+      options_.metrics);
   ExperimentResult result;
   try {
     result = RunExperiment(record->spec, &observer,
@@ -518,12 +607,14 @@ void JobManager::RunJob(const RecordPtr& record) {
   const v1::JobResult stored_result = JobResultFromRun(result, reason);
   v1::Finished finished = stored_result.finished();
   std::lock_guard<std::mutex> lock(record->append_mutex);
+  if (record->Finished()) return;  // a forced shutdown finished it while it ran
   FinishLocked(*record, std::move(finished), has_weights ? &stored_result : nullptr);
 }
 
 Status JobManager::AppendEventLocked(JobRecord& record, v1::JobEvent event) {
+  if (record.Finished()) return Status::Cancelled("the job was finished by a forced shutdown");
   event.set_job_id(record.id);
-  event.set_seq(record.log->last_seq() + 1);
+  event.set_seq(record.Copy().last_seq() + 1);
   event.set_unix_ms(NowUnixMs());
   const Status status = store_->AppendEvent(event);
   if (!status.ok()) {
@@ -543,10 +634,11 @@ void JobManager::FinishLocked(JobRecord& record, v1::Finished finished,
                               const v1::JobResult* result) {
   v1::JobEvent event;
   event.set_job_id(record.id);
-  event.set_seq(record.log->last_seq() + 1);
+  event.set_seq(record.Copy().last_seq() + 1);
   event.set_unix_ms(NowUnixMs());
   *event.mutable_finished() = std::move(finished);
   v1::Job job = record.Copy();
+  const v1::JobState before = job.state();
   ApplyEvent(event, &job);
 
   const Status status = store_->FinishJob(job, event, result);
@@ -557,6 +649,7 @@ void JobManager::FinishLocked(JobRecord& record, v1::Finished finished,
     std::lock_guard<std::mutex> lock(record.state_mutex);
     record.job = job;
   }
+  CountStateChange(options_.metrics, before, job.state());
   {
     // Free the slot before anyone can see the terminal event, so that a client that saw a
     // job end finds its capacity back.
@@ -574,6 +667,12 @@ void JobManager::FinishLocked(JobRecord& record, v1::Finished finished,
                  v1::FinishReason_Name(end.reason()), end.steps_done(), end.error_message());
   }
   record.log->Append(std::make_shared<const v1::JobEvent>(std::move(event)));
+  if (status.ok()) {
+    // The store holds every event now: watchers that follow the log keep it alive until they
+    // have read it; later ones read the store.
+    std::lock_guard<std::mutex> lock(record.state_mutex);
+    record.log.reset();
+  }
 }
 
 }  // namespace sgdspectra::server

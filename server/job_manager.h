@@ -16,7 +16,9 @@
 // CANCELLED_BY_USER, SERVER_SHUTDOWN, INTERRUPTED, STORE_ERROR, RUN_FAILED or INTERNAL).
 // Every event is written to the JobStore before it is appended to the log, so a watcher never
 // sees an event that a crash could lose. The job only appends; watchers read from the log at
-// their own pace, so a slow watcher never blocks a job.
+// their own pace, so a slow watcher never blocks a job. Once a job's `finished` event is
+// stored, the manager drops its log: finished jobs hold no events in memory, and a later
+// watcher reads them from the store (OpenEventLog, ReadEvents).
 //
 // Recovery: Create() loads every stored job and its events; a job that was QUEUED or RUNNING
 // when the previous process died is finished as FAILED with reason INTERRUPTED.
@@ -38,8 +40,10 @@
 #include <thread>
 #include <vector>
 
+#include "server/caller.h"
 #include "server/job_event_log.h"
 #include "server/job_store.h"
+#include "server/metrics.h"
 #include "sgdspectra/core/experiment_spec.h"
 #include "sgdspectra/core/status.h"
 #include "sgdspectra/v1/jobs.pb.h"
@@ -57,6 +61,9 @@ struct JobManagerOptions {
   double max_job_memory_bytes = 0;
   long max_events_per_job = 0;
   std::string build_version;
+  // Job states, queue depth and snapshot timings are counted here (borrowed, must outlive the
+  // manager; null counts nothing).
+  ServerMetrics* metrics = nullptr;
 };
 
 class JobManager {
@@ -68,31 +75,49 @@ class JobManager {
   JobManager(const JobManager&) = delete;
   JobManager& operator=(const JobManager&) = delete;
 
-  // Every method taking a job_id gives kNotFound for an unknown one.
+  // Every method taking a job_id gives kNotFound for an unknown one, and for a job the caller
+  // may not see (server/caller.h: another principal's), with the same message: ids leak nothing.
+  // ListJobs lists only the jobs the caller may see. Submit makes the caller the job's owner.
 
   // Validates, records and queues a job; *job is its state (QUEUED). kInvalidArgument,
   // kResourceExhausted, kUnavailable (see above); kInternal if the store fails. May block.
-  Status Submit(const v1::JobSpec& spec, v1::Job* job);
-  Status GetJob(const std::string& job_id, v1::Job* job) const;
+  Status Submit(const Caller& caller, const v1::JobSpec& spec, v1::Job* job);
+  Status GetJob(const Caller& caller, const std::string& job_id, v1::Job* job) const;
   // Newest first; page_token is the id of the last job of the previous page. kInvalidArgument
   // for a page_size outside [0, 1000], an unknown state_filter or a foreign page_token.
-  Status ListJobs(const v1::ListJobsRequest& request, v1::ListJobsResponse* response) const;
+  Status ListJobs(const Caller& caller, const v1::ListJobsRequest& request,
+                  v1::ListJobsResponse* response) const;
   // Queued: finished CANCELLED (CANCELLED_BY_USER) at once. Running: asked to stop (the worker
   // finishes it so within one snapshot interval's work); *job still says RUNNING. Finished:
   // kFailedPrecondition. May block.
-  Status Cancel(const std::string& job_id, v1::Job* job);
+  Status Cancel(const Caller& caller, const std::string& job_id, v1::Job* job);
   // Job, weights, means and finished event of a finished job that has weights;
   // kFailedPrecondition otherwise. May block (reads the store).
-  Status GetResult(const std::string& job_id, v1::JobResult* result) const;
-  // The log to watch from after_seq, which must be in [0, last_seq] (kInvalidArgument).
-  Status OpenEventLog(const std::string& job_id, int64_t after_seq,
-                      std::shared_ptr<JobEventLog>* log) const;
+  Status GetResult(const Caller& caller, const std::string& job_id, v1::JobResult* result) const;
+  // What to watch from after_seq, which must be in [0, last_seq] (kInvalidArgument). *log is
+  // the job's in-memory log while it has one; null once the job has finished and its events
+  // are in the store only (read them with ReadEvents). *last_seq (if not null) is the job's
+  // last seq. Never blocks.
+  Status OpenEventLog(const Caller& caller, const std::string& job_id, int64_t after_seq,
+                      std::shared_ptr<JobEventLog>* log, int64_t* last_seq = nullptr) const;
+  // Up to max_count stored events of the job with seq >= first_seq, in seq order. May block.
+  // Takes no caller: only for a watch that OpenEventLog (which checks the caller) has admitted.
+  Status ReadEvents(const std::string& job_id, int64_t first_seq, int max_count,
+                    std::vector<v1::JobEvent>* events) const;
 
   // Stops admitting (Submit gives kUnavailable), cancels queued jobs at once and asks running
   // ones to stop; both end CANCELLED with reason SERVER_SHUTDOWN. Idempotent. May block.
   void BeginDrain();
   // Waits up to `timeout` until no job runs; true if none does.
   bool WaitIdle(std::chrono::milliseconds timeout);
+  // The forced end of a drain whose jobs did not stop in time (a step that does not poll the
+  // cancel hook): finishes every job still running as CANCELLED with reason SERVER_SHUTDOWN
+  // and `message`, so that its watchers get a terminal event; the run's later events are
+  // dropped. Returns how many jobs it finished. May block.
+  int FinishRunningJobs(const std::string& message);
+  // After BeginDrain: waits up to `timeout` until every worker thread has returned (a worker
+  // still in an abandoned run has not); true if all have, and then Shutdown() will not block.
+  bool WaitWorkersExited(std::chrono::milliseconds timeout);
   // BeginDrain(), then joins the workers (each returns after its current job). Idempotent.
   void Shutdown();
 
@@ -105,6 +130,8 @@ class JobManager {
   void WorkerLoop();
   void RunJob(const RecordPtr& record);
   RecordPtr Find(const std::string& job_id) const;
+  // The job if `caller` may see it, else null (as for an unknown id).
+  RecordPtr Find(const std::string& job_id, const Caller& caller) const;
   // Submit's steps: admission (a slot in queue + running, or UNAVAILABLE while draining,
   // RESOURCE_EXHAUSTED when full) and the job's number; the QUEUED job with its accepted event
   // (seq 1); publishing the recorded job to the queue (cancelled at once if a drain began).
@@ -135,6 +162,7 @@ class JobManager {
   int64_t next_job_number_ = 1;
   bool draining_ = false;
   std::vector<std::thread> workers_;
+  int live_workers_ = 0;  // worker threads that have not returned from WorkerLoop
   bool joined_ = false;
 };
 

@@ -9,6 +9,9 @@
 #include <string>
 #include <utility>
 
+#include "server/caller.h"
+#include "server/metrics.h"
+
 namespace sgdspectra::server {
 namespace {
 
@@ -121,6 +124,21 @@ std::string Serialize(const google::protobuf::MessageLite& message) {
   return bytes;
 }
 
+// Migration to job owners (Job.owner): a store made before jobs had owners gets the column, and
+// its jobs the default principal, the one principal every caller was then (server/caller.h).
+// New stores take the same path, so there is one schema however a store began.
+Status AddOwnerColumnIfMissing(sqlite3* db) {
+  Statement probe(db, "SELECT COUNT(*) FROM pragma_table_info('jobs') WHERE name = 'owner';");
+  if (!probe.ok()) return probe.Error("prepare");
+  if (sqlite3_step(probe.get()) != SQLITE_ROW) return probe.Error("step");
+  if (probe.ColumnInt64(0) > 0) return Status::Ok();
+  const std::string alter =
+      std::string("ALTER TABLE jobs ADD COLUMN owner TEXT NOT NULL DEFAULT '") + kDefaultPrincipal +
+      "';";
+  Statement add(db, alter.c_str());
+  return add.Run();
+}
+
 }  // namespace
 
 Status JobStore::Open(const std::string& data_dir, std::unique_ptr<JobStore>* store) {
@@ -143,7 +161,8 @@ Status JobStore::Open(const std::string& data_dir, std::unique_ptr<JobStore>* st
     Status status = opened->Exec(sql);
     if (!status.ok()) return status;
   }
-  Status status = opened->LoadOrCreateStoreId();
+  Status status = AddOwnerColumnIfMissing(db);
+  if (status.ok()) status = opened->LoadOrCreateStoreId();
   if (!status.ok()) return status;
   *store = std::move(opened);
   return Status::Ok();
@@ -184,22 +203,93 @@ Status JobStore::Exec(const char* sql) {
   return Status::Ok();
 }
 
+Status JobStore::Counted(Status status, int events) {
+  if (metrics_ == nullptr) return status;
+  if (!status.ok()) {
+    metrics_->RecordStoreError();
+  } else if (events > 0) {
+    metrics_->AddEventsWritten(events);
+  }
+  return status;
+}
+
 Status JobStore::InTransactionLocked(const std::function<Status()>& body) {
   Status status = Exec("BEGIN IMMEDIATE;");
-  if (!status.ok()) return status;
+  if (!status.ok()) return NoteWrite(status);
   status = body();
   if (!status.ok()) {
     Exec("ROLLBACK;");
-    return status;
+    return NoteWrite(status);
   }
-  return Exec("COMMIT;");
+  return NoteWrite(Exec("COMMIT;"));
+}
+
+Status JobStore::NoteWrite(Status status) {
+  // A small write may still fit after a big one failed (a free page, room left in the WAL):
+  // only a probe of kProbeBytes clears a failure.
+  if (!status.ok()) {
+    std::lock_guard<std::mutex> lock(write_status_mutex_);
+    write_status_ = status;
+  }
+  return status;
+}
+
+Status JobStore::write_status() const {
+  std::lock_guard<std::mutex> lock(write_status_mutex_);
+  return write_status_;
+}
+
+Status JobStore::ProbeWrite() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  const Status status = InTransactionLocked([this]() -> Status {
+    Statement insert(db_, "INSERT OR REPLACE INTO meta (key, value) VALUES ('write_probe', ?1);");
+    insert.BindBlob(1, std::string(kProbeBytes, 'p'));
+    Status status = insert.Run();
+    if (!status.ok()) return status;
+    Statement remove(db_, "DELETE FROM meta WHERE key = 'write_probe';");
+    return remove.Run();
+  });
+  std::lock_guard<std::mutex> status_lock(write_status_mutex_);
+  write_status_ = status;
+  return status;
+}
+
+Status JobStore::LimitPagesForTesting(int64_t max_pages) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  // SQLite keeps the cap at least the current size; a large number restores the default.
+  const std::string sql =
+      "PRAGMA max_page_count = " + std::to_string(max_pages > 0 ? max_pages : 1073741823) + ";";
+  return Exec(sql.c_str());
+}
+
+Status JobStore::LoadEvents(const std::string& job_id, int64_t first_seq, int max_count,
+                            std::vector<v1::JobEvent>* events) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  events->clear();
+  Statement stmt(db_,
+                 "SELECT event FROM events WHERE job_id = ?1 AND seq >= ?2 ORDER BY seq LIMIT ?3;");
+  if (!stmt.ok()) return stmt.Error("prepare");
+  stmt.BindText(1, job_id);
+  stmt.BindInt64(2, first_seq);
+  stmt.BindInt64(3, max_count);
+  int rc;
+  while ((rc = sqlite3_step(stmt.get())) == SQLITE_ROW) {
+    v1::JobEvent event;
+    if (!event.ParseFromString(stmt.ColumnBytes(0))) {
+      return Status::Internal("store: corrupt event of job " + job_id);
+    }
+    if (event.has_finished()) MigrateLegacyFinishReason(event.mutable_finished());
+    events->push_back(std::move(event));
+  }
+  if (rc != SQLITE_DONE) return stmt.Error("step");
+  return Status::Ok();
 }
 
 Status JobStore::UpsertJobLocked(const v1::Job& job) {
   Statement stmt(db_,
                  "INSERT OR REPLACE INTO jobs (job_id, state, resolved_spec, created_unix_ms, "
-                 "started_unix_ms, finished_unix_ms, error_message, build_version, steps_total) "
-                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9);");
+                 "started_unix_ms, finished_unix_ms, error_message, build_version, steps_total, "
+                 "owner) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10);");
   stmt.BindText(1, job.job_id());
   stmt.BindInt64(2, job.state());
   stmt.BindBlob(3, Serialize(job.resolved_spec()));
@@ -209,6 +299,7 @@ Status JobStore::UpsertJobLocked(const v1::Job& job) {
   stmt.BindText(7, job.error_message());
   stmt.BindText(8, job.build_version());
   stmt.BindInt64(9, job.steps_total());
+  stmt.BindText(10, job.owner());
   return stmt.Run();
 }
 
@@ -229,31 +320,35 @@ Status JobStore::InsertResultLocked(const std::string& job_id, const v1::JobResu
 
 Status JobStore::InsertJob(const v1::Job& job, const v1::JobEvent& first_event) {
   std::lock_guard<std::mutex> lock(mutex_);
-  return InTransactionLocked([&] {
-    Status status = UpsertJobLocked(job);
-    return status.ok() ? InsertEventLocked(first_event) : status;
-  });
+  return Counted(InTransactionLocked([&] {
+                   Status status = UpsertJobLocked(job);
+                   return status.ok() ? InsertEventLocked(first_event) : status;
+                 }),
+                 1);
 }
 
 Status JobStore::UpdateJob(const v1::Job& job) {
   std::lock_guard<std::mutex> lock(mutex_);
-  return UpsertJobLocked(job);  // a single statement is its own transaction
+  return Counted(NoteWrite(UpsertJobLocked(job)));  // a single statement is its own transaction
 }
 
 Status JobStore::AppendEvent(const v1::JobEvent& event) {
   std::lock_guard<std::mutex> lock(mutex_);
-  return InsertEventLocked(event);
+  return Counted(NoteWrite(InsertEventLocked(event)), 1);
 }
 
 Status JobStore::FinishJob(const v1::Job& job, const v1::JobEvent& finished,
                            const v1::JobResult* result) {
   std::lock_guard<std::mutex> lock(mutex_);
-  return InTransactionLocked([&] {
-    Status status = UpsertJobLocked(job);
-    if (status.ok()) status = InsertEventLocked(finished);
-    if (status.ok() && result != nullptr) status = InsertResultLocked(job.job_id(), *result);
-    return status;
-  });
+  return Counted(InTransactionLocked([&] {
+                   Status status = UpsertJobLocked(job);
+                   if (status.ok()) status = InsertEventLocked(finished);
+                   if (status.ok() && result != nullptr) {
+                     status = InsertResultLocked(job.job_id(), *result);
+                   }
+                   return status;
+                 }),
+                 1);
 }
 
 Status JobStore::LoadJobs(std::vector<StoredJob>* jobs) {
@@ -263,7 +358,7 @@ Status JobStore::LoadJobs(std::vector<StoredJob>* jobs) {
   {
     Statement stmt(db_,
                    "SELECT job_id, state, resolved_spec, created_unix_ms, started_unix_ms, "
-                   "finished_unix_ms, error_message, build_version, steps_total FROM jobs "
+                   "finished_unix_ms, error_message, build_version, steps_total, owner FROM jobs "
                    "ORDER BY job_id;");
     if (!stmt.ok()) return stmt.Error("prepare");
     int rc;
@@ -281,6 +376,7 @@ Status JobStore::LoadJobs(std::vector<StoredJob>* jobs) {
       job.set_error_message(stmt.ColumnBytes(6));
       job.set_build_version(stmt.ColumnBytes(7));
       job.set_steps_total(stmt.ColumnInt64(8));
+      job.set_owner(stmt.ColumnBytes(9));
       index_of[job.job_id()] = jobs->size();
       jobs->push_back(std::move(stored));
     }
@@ -305,28 +401,30 @@ Status JobStore::LoadJobs(std::vector<StoredJob>* jobs) {
 
 Status JobStore::LoadResult(const std::string& job_id, v1::JobResult* result, bool* found) {
   std::lock_guard<std::mutex> lock(mutex_);
-  Statement stmt(db_, "SELECT result FROM results WHERE job_id = ?1;");
-  if (!stmt.ok()) return stmt.Error("prepare");
-  stmt.BindText(1, job_id);
-  const int rc = sqlite3_step(stmt.get());
-  if (rc == SQLITE_DONE) {
-    *found = false;
+  return Counted([&]() -> Status {
+    Statement stmt(db_, "SELECT result FROM results WHERE job_id = ?1;");
+    if (!stmt.ok()) return stmt.Error("prepare");
+    stmt.BindText(1, job_id);
+    const int rc = sqlite3_step(stmt.get());
+    if (rc == SQLITE_DONE) {
+      *found = false;
+      return Status::Ok();
+    }
+    if (rc != SQLITE_ROW) return stmt.Error("step");
+    if (!result->ParseFromString(stmt.ColumnBytes(0))) {
+      return Status::Internal("store: corrupt result of job " + job_id);
+    }
+    if (result->has_finished()) MigrateLegacyFinishReason(result->mutable_finished());
+    *found = true;
     return Status::Ok();
-  }
-  if (rc != SQLITE_ROW) return stmt.Error("step");
-  if (!result->ParseFromString(stmt.ColumnBytes(0))) {
-    return Status::Internal("store: corrupt result of job " + job_id);
-  }
-  if (result->has_finished()) MigrateLegacyFinishReason(result->mutable_finished());
-  *found = true;
-  return Status::Ok();
+  }());
 }
 
 Status JobStore::Checkpoint() {
   std::lock_guard<std::mutex> lock(mutex_);
   if (sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr) !=
       SQLITE_OK) {
-    return Status::Internal(std::string("store: checkpoint: ") + sqlite3_errmsg(db_));
+    return Counted(Status::Internal(std::string("store: checkpoint: ") + sqlite3_errmsg(db_)));
   }
   return Status::Ok();
 }

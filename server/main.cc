@@ -1,12 +1,16 @@
 // sgdspectra-server: parses flags, starts a SpectraServer, and on SIGTERM/SIGINT drains it
-// and exits 0. Signals are taken by sigwait on the main thread, not in a handler.
+// and exits 0 (2 when its listener died: server/watchdog.h); SIGHUP re-reads --auth-tokens.
+// Signals are taken by sigwait on the main thread, not in a handler.
 #include <signal.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 
+#include "server/fd_limit.h"
 #include "server/server_options.h"
 #include "server/spectra_server.h"
 
@@ -17,6 +21,7 @@ int main(int argc, char** argv) {
   sigemptyset(&shutdown_signals);
   sigaddset(&shutdown_signals, SIGTERM);
   sigaddset(&shutdown_signals, SIGINT);
+  sigaddset(&shutdown_signals, SIGHUP);  // not a shutdown: reload the tokens (below)
   pthread_sigmask(SIG_BLOCK, &shutdown_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
@@ -26,6 +31,7 @@ int main(int argc, char** argv) {
   }
   spdlog::set_default_logger(spdlog::stderr_color_mt("sgdspectra-server"));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  sgdspectra::server::RaiseOpenFileLimit();
 
   std::unique_ptr<sgdspectra::server::SpectraServer> server;
   const sgdspectra::Status status = sgdspectra::server::SpectraServer::Start(options, &server);
@@ -33,9 +39,21 @@ int main(int argc, char** argv) {
     spdlog::critical("cannot start: {}", status.message());
     return 1;
   }
+  // A dead listener (server/watchdog.h): drain as for SIGTERM, then exit 2 (below).
+  server->SetFailureHandler([] { kill(getpid(), SIGTERM); });
   int signal_number = 0;
-  sigwait(&shutdown_signals, &signal_number);
+  while (sigwait(&shutdown_signals, &signal_number) == 0 && signal_number == SIGHUP) {
+    server->ReloadAuthTokens();  // logs the outcome; a failed reload keeps the old tokens
+  }
   spdlog::info("received {}: draining", strsignal(signal_number));
-  server->Shutdown();
-  return 0;
+  const bool stopped = server->Shutdown();
+  const int exit_code = server->failure().empty() ? 0 : 2;
+  if (!stopped) {
+    // A run that ignored its cancel still holds a worker thread; destroying the server would
+    // wait for it. Its watchers have their terminal event and the store is flushed.
+    spdlog::warn("exiting without waiting for the run that did not stop");
+    spdlog::shutdown();
+    std::_Exit(exit_code);
+  }
+  return exit_code;
 }

@@ -7,13 +7,16 @@
 namespace sgdspectra::server {
 
 JobRunObserver::JobRunObserver(long steps_total, EventSink sink, StopRequested stop_requested,
-                               std::chrono::steady_clock::duration min_analysis_interval)
+                               std::chrono::steady_clock::duration min_analysis_interval,
+                               ServerMetrics* metrics)
     : steps_total_(steps_total),
       sink_(std::move(sink)),
       stop_requested_(std::move(stop_requested)),
-      min_analysis_interval_(min_analysis_interval) {}
+      min_analysis_interval_(min_analysis_interval),
+      metrics_(metrics) {}
 
 bool JobRunObserver::OnSnapshot(const Snapshot& snapshot) {
+  if (metrics_ != nullptr) metrics_->ObserveSnapshot(snapshot);
   v1::JobEvent event;
   *event.mutable_snapshot() = SnapshotToProto(snapshot);
   return Append(std::move(event)) && !stop_requested_();

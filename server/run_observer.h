@@ -23,6 +23,7 @@
 #include <chrono>
 #include <functional>
 
+#include "server/metrics.h"
 #include "sgdspectra/core/experiment.h"
 #include "sgdspectra/core/status.h"
 #include "sgdspectra/v1/jobs.pb.h"
@@ -39,9 +40,11 @@ class JobRunObserver : public ExperimentObserver {
   // True when the run should stop (a cancel was requested).
   using StopRequested = std::function<bool()>;
 
+  // Each snapshot's timings are observed in `metrics` (borrowed; null counts nothing).
   JobRunObserver(
       long steps_total, EventSink sink, StopRequested stop_requested,
-      std::chrono::steady_clock::duration min_analysis_interval = kMinAnalysisProgressInterval);
+      std::chrono::steady_clock::duration min_analysis_interval = kMinAnalysisProgressInterval,
+      ServerMetrics* metrics = nullptr);
 
   bool OnSnapshot(const Snapshot& snapshot) override;
   bool OnProgress(long steps_done, long total_steps, double steps_per_second) override;
@@ -58,6 +61,7 @@ class JobRunObserver : public ExperimentObserver {
   const EventSink sink_;
   const StopRequested stop_requested_;
   const std::chrono::steady_clock::duration min_analysis_interval_;
+  ServerMetrics* const metrics_;
   Status sink_error_;
   double last_steps_per_second_ = 0;
   bool analysis_event_kept_ = false;

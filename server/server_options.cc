@@ -15,6 +15,58 @@ double DefaultMaxJobMemoryBytes() {
   return 0.5 * static_cast<double>(pages) * static_cast<double>(page_size);
 }
 
+namespace {
+
+// 0 (off) or a value in [low, high].
+CLI::Validator ZeroOr(int low, int high) {
+  return CLI::Validator(
+      [low, high](const std::string& text) -> std::string {
+        const long value = std::stol(text);
+        if (value == 0 || (value >= low && value <= high)) return std::string();
+        return "must be 0 (off) or in [" + std::to_string(low) + ", " + std::to_string(high) +
+               "], got " + text;
+      },
+      "0 or [" + std::to_string(low) + ", " + std::to_string(high) + "]");
+}
+
+// File descriptors and failure detection (server/watchdog.h, docs/DEPLOY.md).
+void AddConnectionFlags(CLI::App* app, ServerOptions* options) {
+  constexpr int kDay = 24 * 3600 * 1000;
+  app->add_option("--max-connection-idle-ms", options->max_connection_idle_ms,
+                  "close a client connection that has had no call for this long (clients "
+                  "reconnect when needed; an open watch stream is a call); 0 = never")
+      ->check(ZeroOr(1000, kDay))
+      ->capture_default_str();
+  app->add_option("--max-connection-age-ms", options->max_connection_age_ms,
+                  "ask clients to reconnect (GOAWAY) once a connection is this old; 0 = never. "
+                  "With a grace, calls still open after it are cancelled, long watch streams "
+                  "included")
+      ->check(ZeroOr(10'000, 7 * kDay))
+      ->capture_default_str();
+  app->add_option("--max-connection-age-grace-ms", options->max_connection_age_grace_ms,
+                  "after --max-connection-age-ms, cancel calls still open after this; 0 = let "
+                  "them finish")
+      ->check(ZeroOr(1000, 7 * kDay))
+      ->capture_default_str();
+  app->add_option("--handshake-timeout-ms", options->handshake_timeout_ms,
+                  "close a connection that has not finished its HTTP/2 (and TLS) set-up within "
+                  "this, so idle sockets cannot hold file descriptors")
+      ->check(CLI::Range(1000, 300'000))
+      ->capture_default_str();
+  app->add_option("--watchdog-interval-ms", options->watchdog_interval_ms,
+                  "how often the store (health NOT_SERVING while it cannot write) and the "
+                  "listener (a connection to the server's own port) are checked")
+      ->check(CLI::Range(100, 600'000))
+      ->capture_default_str();
+  app->add_option("--listener-probe-failures", options->listener_probe_failures,
+                  "failed listener checks in a row after which the server drains and exits 2, "
+                  "to be restarted (gRPC 1.51 never accepts again after EMFILE)")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+}
+
+}  // namespace
+
 std::optional<int> ParseServerOptions(int argc, char** argv, ServerOptions* options) {
   CLI::App app("sgdspectra-server: runs online-SGD spectral experiments as gRPC jobs");
   app.set_version_flag("--version", BuildVersion());
@@ -75,6 +127,14 @@ std::optional<int> ParseServerOptions(int argc, char** argv, ServerOptions* opti
                  "memory); more get RESOURCE_EXHAUSTED")
       ->check(CLI::Range(1, 1024))
       ->capture_default_str();
+  app.add_option("--metrics-listen", options->metrics_listen,
+                 "serve Prometheus metrics at http://IP:PORT/metrics (port 0: any free port); "
+                 "off when unset");
+  app.add_option("--metrics-port-file", options->metrics_port_file,
+                 "write the metrics port to this file once serving (temp file + rename)")
+      ->needs("--metrics-listen");
+  AddSecurityFlags(&app, &options->security);
+  AddConnectionFlags(&app, options);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -6,6 +6,8 @@
 #include <optional>
 #include <string>
 
+#include "server/security_options.h"
+
 namespace sgdspectra::server {
 
 // HTTP/2 keepalive, set explicitly rather than left to gRPC's defaults.
@@ -34,6 +36,21 @@ struct ServerOptions {
   double max_job_memory_bytes = 0;
   long max_events_per_job = 200'000;
   int max_sample_streams = 4;  // StreamTestSample calls open at once
+  // Connections (file descriptors) and the watchdog: docs/DEPLOY.md, "Limits and failures".
+  // 0 = off for the idle and age limits; the age limit is off by default because it would
+  // end long-lived watch streams of running jobs (after its grace).
+  int max_connection_idle_ms = 10 * 60 * 1000;  // close a connection with no call this long
+  int max_connection_age_ms = 0;                // GOAWAY a connection this old
+  int max_connection_age_grace_ms = 0;          // then cancel its calls after this; 0 = never
+  int handshake_timeout_ms = 20'000;            // close a connection not set up within this
+  int watchdog_interval_ms = 5000;              // store and listener checks
+  int listener_probe_failures = 3;              // failed listener probes in a row: exit 2
+  // TLS, bearer tokens, admin principals (server/security_options.h; docs/DEPLOY.md, Security).
+  SecurityOptions security;
+  // Prometheus metrics (server/metrics.h) over HTTP at GET /metrics on this "IP:PORT"; empty =
+  // no listener. Port 0 picks a free port, written to metrics_port_file if that is set.
+  std::string metrics_listen;
+  std::string metrics_port_file;
 };
 
 // Half of the machine's physical memory (sysconf), the default of --max-job-memory-bytes.

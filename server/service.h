@@ -7,6 +7,9 @@
 // is a sgdspectra::Status until the reactor finishes, which maps it with ToGrpcStatus
 // (server/status_map.h), the only mapping.
 //
+// Every handler first authenticates its call (server/call_auth.h: UNAUTHENTICATED before any
+// other check) and passes the caller to the manager, which shows it only its own jobs.
+//
 // Ownership: borrows the manager and the executor, which must outlive the gRPC server that
 // hosts this service. Thread-safety: gRPC calls the methods from any thread.
 #ifndef SGDSPECTRA_SERVER_SERVICE_H_
@@ -17,8 +20,12 @@
 #include <atomic>
 #include <memory>
 
+#include "server/call_auth.h"
+#include "server/caller.h"
 #include "server/job_manager.h"
+#include "server/metrics.h"
 #include "server/request_executor.h"
+#include "server/watch_reactor.h"
 #include "sgdspectra/v1/jobs.grpc.pb.h"
 
 namespace sgdspectra::server {
@@ -26,9 +33,17 @@ namespace sgdspectra::server {
 struct ServiceOptions {
   int default_threads = 1;                 // analysis.threads = 0 means this
   int64_t max_message_bytes = 64ll << 20;  // GetResult refuses a test sample beyond it
-  // StreamTestSample calls open at once; more get RESOURCE_EXHAUSTED. Each holds a whole
-  // regenerated sample (M_test x d doubles) until its stream ends.
+  // StreamTestSample calls open at once; more get RESOURCE_EXHAUSTED. Each holds one 256-row
+  // block of its sample and one chunk (O(d) memory), drawn on the sample executor.
   int max_sample_streams = 4;
+  // Threads of the sample executor: test-sample chunks are drawn there, apart from the request
+  // executor, so that sample streams never delay SubmitJob and the other requests.
+  int sample_threads = 1;
+  // Open streams are counted here (borrowed, must outlive the service; null counts nothing).
+  ServerMetrics* metrics = nullptr;
+  // Decides each call's principal (borrowed, must outlive the service); null = no
+  // authentication, every caller sees every job (as a server without --auth-tokens).
+  const CallAuthenticator* authenticator = nullptr;
 };
 
 class SgdSpectraService final : public v1::SgdSpectra::CallbackService {
@@ -57,6 +72,13 @@ class SgdSpectraService final : public v1::SgdSpectra::CallbackService {
       grpc::CallbackServerContext* context, const v1::StreamTestSampleRequest* request) override;
 
  private:
+  // Streams the job's events after after_seq: from its in-memory log while it has one, else
+  // from the store (a finished job). Never blocks.
+  void FollowJob(const std::shared_ptr<WatchReactor>& reactor, const Caller& caller,
+                 const std::string& job_id, int64_t after_seq) const;
+  // The call's caller (options_.authenticator), or kUnauthenticated.
+  Status Authenticate(const grpc::CallbackServerContext& context, const char* method,
+                      Caller* caller) const;
   // Adds the job's regenerated test sample; kFailedPrecondition if the result would exceed
   // max_message_bytes with it.
   Status AddTestSample(v1::JobResult* result) const;
@@ -64,6 +86,9 @@ class SgdSpectraService final : public v1::SgdSpectra::CallbackService {
   JobManager* const manager_;
   RequestExecutor* const executor_;
   const ServiceOptions options_;
+  // Owned: it must outlive the gRPC server's shutdown (which waits for the sample streams to
+  // finish), and the service does.
+  const std::unique_ptr<RequestExecutor> sample_executor_;
   // Open StreamTestSample calls; shared with their reactors, which may outlive a call.
   const std::shared_ptr<std::atomic<int>> open_sample_streams_ =
       std::make_shared<std::atomic<int>>(0);

@@ -18,6 +18,8 @@ grpc::Status ToGrpcStatus(const Status& status) {
       return grpc::Status(grpc::StatusCode::NOT_FOUND, status.message());
     case StatusCode::kUnavailable:
       return grpc::Status(grpc::StatusCode::UNAVAILABLE, status.message());
+    case StatusCode::kUnauthenticated:
+      return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, status.message());
     case StatusCode::kNumericalError:
     case StatusCode::kInternal:
       return grpc::Status(grpc::StatusCode::INTERNAL, status.message());

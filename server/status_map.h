@@ -11,8 +11,9 @@ namespace sgdspectra::server {
 
 // kInvalidArgument -> INVALID_ARGUMENT, kCancelled -> CANCELLED, kResourceExhausted ->
 // RESOURCE_EXHAUSTED, kFailedPrecondition -> FAILED_PRECONDITION, kNotFound -> NOT_FOUND,
-// kUnavailable -> UNAVAILABLE, kNumericalError and kInternal -> INTERNAL. The message is passed
-// through unchanged, so a validation message still starts with the field path. Pure function.
+// kUnavailable -> UNAVAILABLE, kUnauthenticated -> UNAUTHENTICATED, kNumericalError and
+// kInternal -> INTERNAL. The message is passed through unchanged, so a validation message still
+// starts with the field path. Pure function.
 grpc::Status ToGrpcStatus(const Status& status);
 
 }  // namespace sgdspectra::server

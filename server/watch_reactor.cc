@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "server/status_map.h"
+
 namespace sgdspectra::server {
 
 // The protocol that keeps StartWrite and Finish legal without holding our lock while calling
@@ -10,13 +12,13 @@ namespace sgdspectra::server {
 // - Finish only when no write is in flight (finishing_ set first); a cancel that arrives
 //   during a write is handled by OnWriteDone.
 
-std::shared_ptr<WatchReactor> WatchReactor::Create() {
-  std::shared_ptr<WatchReactor> reactor(new WatchReactor());
+std::shared_ptr<WatchReactor> WatchReactor::Create(ActiveStream stream) {
+  std::shared_ptr<WatchReactor> reactor(new WatchReactor(std::move(stream)));
   reactor->self_ = reactor;
   return reactor;
 }
 
-void WatchReactor::Follow(std::shared_ptr<JobEventLog> log, int64_t after_seq) {
+void WatchReactor::Follow(std::shared_ptr<EventSource> log, int64_t after_seq) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     log_ = std::move(log);
@@ -45,16 +47,21 @@ void WatchReactor::Pump() {
       finish_status = grpc::Status(grpc::StatusCode::CANCELLED, "watch cancelled");
     } else {
       switch (log_->ReadOrWait(next_seq_, &event, [self = shared_from_this()] { self->Pump(); })) {
-        case JobEventLog::ReadResult::kEvent:
+        case EventSource::ReadResult::kEvent:
           write_in_flight_ = true;
           in_flight_ = event;
           break;
-        case JobEventLog::ReadResult::kWait:
+        case EventSource::ReadResult::kWait:
           return;
-        case JobEventLog::ReadResult::kEnd:
+        case EventSource::ReadResult::kEnd:
           // Everything up to the terminal event has been written.
           finishing_ = true;
           finish_status = grpc::Status::OK;
+          break;
+        case EventSource::ReadResult::kFailed:
+          // The stored events cannot be read: an error status, never a silent end.
+          finishing_ = true;
+          finish_status = ToGrpcStatus(log_->error());
           break;
       }
     }
@@ -96,7 +103,8 @@ void WatchReactor::OnDone() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     self.swap(self_);
-    log_.reset();  // pending waiters may still hold us; they find finishing_ set
+    log_.reset();              // pending waiters may still hold us; they find finishing_ set
+    stream_ = ActiveStream();  // the call is over, whoever still holds this object
   }
   // `self` may be the last reference: nothing touches members after this point.
 }

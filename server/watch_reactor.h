@@ -1,6 +1,7 @@
-// WatchReactor: the server side of one WatchJob / RunJob stream. It follows a JobEventLog:
-// replays the events after `after_seq`, then writes live ones as they are appended, one write
-// in flight at a time, and finishes OK after the terminal `finished` event.
+// WatchReactor: the server side of one WatchJob / RunJob stream. It follows an EventSource (a
+// running job's JobEventLog, or a finished job's StoredEventLog): replays the events after
+// `after_seq`, then writes live ones as they are appended, one write in flight at a time, and
+// finishes OK after the terminal `finished` event (with the source's error if it fails).
 //
 // It never blocks: when it has caught up it leaves a waiter on the log and returns; the
 // job's next append runs the waiter, which starts the next write. A watcher that stops
@@ -18,8 +19,10 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <utility>
 
-#include "server/job_event_log.h"
+#include "server/event_source.h"
+#include "server/metrics.h"
 #include "sgdspectra/v1/jobs.pb.h"
 
 namespace sgdspectra::server {
@@ -28,10 +31,11 @@ class WatchReactor : public grpc::ServerWriteReactor<v1::JobEvent>,
                      public std::enable_shared_from_this<WatchReactor> {
  public:
   // A reactor that writes nothing until Follow() or Fail(). Return result.get() to gRPC.
-  static std::shared_ptr<WatchReactor> Create();
+  // `stream` counts the call among the open streams until OnDone.
+  static std::shared_ptr<WatchReactor> Create(ActiveStream stream = ActiveStream());
 
-  // Starts streaming the log's events with seq > after_seq. Call at most once.
-  void Follow(std::shared_ptr<JobEventLog> log, int64_t after_seq);
+  // Starts streaming the source's events with seq > after_seq. Call at most once.
+  void Follow(std::shared_ptr<EventSource> log, int64_t after_seq);
   // Ends the stream with an error status (no-op if already ending).
   void Fail(const grpc::Status& status);
 
@@ -40,18 +44,19 @@ class WatchReactor : public grpc::ServerWriteReactor<v1::JobEvent>,
   void OnDone() override;
 
  private:
-  WatchReactor() = default;
+  explicit WatchReactor(ActiveStream stream) : stream_(std::move(stream)) {}
   // Writes the next event, leaves a waiter, or finishes; whichever applies.
   void Pump();
 
   std::mutex mutex_;  // guards everything below
   std::shared_ptr<WatchReactor> self_;
-  std::shared_ptr<JobEventLog> log_;
+  std::shared_ptr<EventSource> log_;
   int64_t next_seq_ = 1;
   EventPtr in_flight_;  // the event being written, kept alive until OnWriteDone
   bool write_in_flight_ = false;
   bool finishing_ = false;  // Finish has been (or is being) called; no more writes
   bool cancelled_ = false;
+  ActiveStream stream_;
 };
 
 }  // namespace sgdspectra::server

@@ -184,6 +184,7 @@ void SweepRunner::WarmUpReplicas() {
   for (const std::string& endpoint : target_.endpoints) {
     ServerTarget one;
     one.channel_target = endpoint;
+    one.security = target_.security;
     channels.push_back(MakeBalancedChannel(one));
   }
   const auto deadline = std::chrono::system_clock::now() + std::chrono::seconds(2);

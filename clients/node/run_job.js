@@ -30,12 +30,19 @@ function exitCodeOf(finished) {
   }
 }
 
-const USAGE = `usage: run_job.js [--server HOST:PORT] [--spec FILE] [--token TOKEN] [--no-progress]
+const USAGE = `usage: run_job.js [--server HOST:PORT] [--spec FILE] [--token-file FILE]
+                  [--tls-ca FILE] [--tls-cert FILE --tls-key FILE] [--tls-server-name NAME]
+                  [--no-progress]
 
   --server HOST:PORT  server address (default $SGDSPECTRA_SERVER or 127.0.0.1:50051)
   --spec FILE         job spec as JSON (proto3 JSON mapping: snake_case or camelCase keys);
                       "-" reads stdin; default a small built-in k-GMM job
-  --token TOKEN       sent as "authorization: Bearer TOKEN" (default $SGDSPECTRA_TOKEN)
+  --token-file FILE   file holding the token sent as "authorization: Bearer TOKEN"
+                      (default $SGDSPECTRA_TOKEN_FILE, else the token in $SGDSPECTRA_TOKEN)
+  --tls-ca FILE       use TLS; trust the CA(s) in this PEM file (default $SGDSPECTRA_TLS_CA)
+  --tls-cert FILE     client certificate for mutual TLS, with --tls-key
+                      (default $SGDSPECTRA_TLS_CERT, $SGDSPECTRA_TLS_KEY)
+  --tls-server-name NAME  the name the server certificate carries, if --server says otherwise
   --proto FILE        jobs.proto to load (default ${DEFAULT_PROTO_PATH})
   --no-progress       do not print progress events
 Exit: 0 SUCCEEDED, 1 FAILED, 2 usage/spec error, 3 CANCELLED by a user, 4 RPC error,
@@ -70,7 +77,12 @@ function main() {
       options: {
         server: {type: 'string', default: process.env.SGDSPECTRA_SERVER || '127.0.0.1:50051'},
         spec: {type: 'string'},
-        token: {type: 'string', default: process.env.SGDSPECTRA_TOKEN || ''},
+        'token-file': {type: 'string', default: process.env.SGDSPECTRA_TOKEN_FILE || ''},
+        'tls-ca': {type: 'string', default: process.env.SGDSPECTRA_TLS_CA || ''},
+        'tls-cert': {type: 'string', default: process.env.SGDSPECTRA_TLS_CERT || ''},
+        'tls-key': {type: 'string', default: process.env.SGDSPECTRA_TLS_KEY || ''},
+        'tls-server-name': {type: 'string',
+                            default: process.env.SGDSPECTRA_TLS_SERVER_NAME || ''},
         proto: {type: 'string', default: DEFAULT_PROTO_PATH},
         'no-progress': {type: 'boolean', default: false},
         help: {type: 'boolean', short: 'h', default: false},
@@ -84,8 +96,20 @@ function main() {
     return;
   }
 
-  const {client, packageDefinition, metadata} =
-      createClient(args.server, {token: args.token || null, protoPath: args.proto});
+  let connection;
+  try {
+    const token = args['token-file']
+        ? fs.readFileSync(args['token-file'], 'utf8').trim()
+        : process.env.SGDSPECTRA_TOKEN || null;
+    connection = createClient(args.server, {
+      token, protoPath: args.proto, tlsCa: args['tls-ca'] || null,
+      tlsCert: args['tls-cert'] || null, tlsKey: args['tls-key'] || null,
+      tlsServerName: args['tls-server-name'] || null,
+    });
+  } catch (e) {
+    return usageError(e.message, false);
+  }
+  const {client, packageDefinition, metadata} = connection;
   let spec;
   try {
     spec = normalizeSpec(packageDefinition, readSpec(args.spec));

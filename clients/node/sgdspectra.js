@@ -6,6 +6,8 @@
 // name, defaults filled in, and each oneof's chosen member named by a virtual field (a JobEvent
 // has `kind: 'snapshot'`, etc.).
 
+const fs = require('node:fs');
+const net = require('node:net');
 const path = require('node:path');
 const grpc = require('@grpc/grpc-js');
 const protoLoader = require('@grpc/proto-loader');
@@ -96,13 +98,44 @@ function normalizeSpec(packageDefinition, spec, descriptor = null, where = 'spec
   return out;
 }
 
+// Whether a 'host:port' (or '[v6]:port') names this machine: a token may go there in plaintext.
+function isLoopback(address) {
+  const host = address.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1');
+  if (host === 'localhost') return true;
+  if (net.isIPv4(host)) return host.startsWith('127.');
+  return net.isIPv6(host) && (host === '::1' || /^::ffff:127\./i.test(host));
+}
+
+// PEM contents from a Buffer (the PEM itself) or a file name.
+function pem(value) {
+  if (value === null || value === undefined) return null;
+  return Buffer.isBuffer(value) ? value : fs.readFileSync(value);
+}
+
 // A client of the service at `address` ('host:port'). With a token, every call carries
-// `authorization: Bearer <token>` metadata.
-function createClient(address, {token = null, protoPath = DEFAULT_PROTO_PATH} = {}) {
+// `authorization: Bearer <token>` metadata (the default token is $SGDSPECTRA_TOKEN; pass '' for
+// none). TLS: tlsCa (the CA that signed the server certificate; gRPC's default roots with
+// tls: true), tlsCert + tlsKey (this client's certificate, for mutual TLS), each a file name or
+// a Buffer of PEM; tlsServerName (the name the server certificate carries, when `address` names
+// it otherwise). Without TLS a token is only sent to a loopback address: anything else throws,
+// since the token would cross the network in the clear.
+function createClient(address, {token = process.env.SGDSPECTRA_TOKEN || null,
+                                protoPath = DEFAULT_PROTO_PATH, tls = false, tlsCa = null,
+                                tlsCert = null, tlsKey = null, tlsServerName = null} = {}) {
+  if (!tlsCert !== !tlsKey) throw new Error('tlsCert and tlsKey go together');
+  const secure = tls || Boolean(tlsCa) || Boolean(tlsCert);
+  if (token && !secure && !isLoopback(address)) {
+    throw new Error(`refusing to send the bearer token in plaintext to ${address}, which is ` +
+                    'not a loopback address: use TLS (tlsCa or tls: true)');
+  }
+  if (tlsServerName && !secure) throw new Error('tlsServerName needs TLS (tlsCa or tls: true)');
+  const credentials = secure
+      ? grpc.credentials.createSsl(pem(tlsCa), pem(tlsKey), pem(tlsCert))
+      : grpc.credentials.createInsecure();
+  const options = {'grpc.max_receive_message_length': 1 << 30};
+  if (tlsServerName) options['grpc.ssl_target_name_override'] = tlsServerName;
   const {packageDefinition, SgdSpectra} = load(protoPath);
-  const client = new SgdSpectra(address, grpc.credentials.createInsecure(), {
-    'grpc.max_receive_message_length': 1 << 30,
-  });
+  const client = new SgdSpectra(address, credentials, options);
   const metadata = () => {
     const m = new grpc.Metadata();
     if (token) m.set('authorization', `Bearer ${token}`);

@@ -10,6 +10,7 @@
 #include "sgdspectra/core/lockstep_lanczos.h"
 #include "sgdspectra/core/outliers.h"
 #include "sgdspectra/core/random.h"
+#include "sgdspectra/core/spectral_density.h"
 #include "task_run.h"
 
 namespace sgdspectra {
@@ -168,6 +169,34 @@ std::vector<LanczosOutcome> SolveLockstep(const BatchedSymmetricOperator& op,
   return LockstepLanczos(op, targets, cancel, on_step);
 }
 
+// The block's spectral density and trace (analysis.density_probes > 0) from `op`, its operator.
+// An operator on an equivalent smaller space (the Gram form of a G-matrix: the same nonzero
+// spectrum, n - op size fewer zeros) gets its weights scaled by op size / n and the missing
+// zeros as one node at 0, so the estimate is the density of the n x n matrix itself.
+// Returns false if cancelled.
+bool EstimateDensity(const SymmetricOperator& op, const BlockTarget& target,
+                     const AnalysisSpec& analysis, uint64_t solve_seed, const CancelFn& cancel,
+                     AnalysisProgressTracker* progress, SpectrumReport* report) {
+  if (analysis.density_probes <= 0) return true;
+  DensitySettings settings;
+  settings.probes = analysis.density_probes;
+  settings.lanczos_steps = analysis.density_steps;
+  settings.seed = MixBits(solve_seed + 2);
+  report->density = EstimateSpectralDensity(op, settings, cancel);
+  if (progress != nullptr) progress->AddProducts(report->density.products, StageName(target));
+  if (report->density.cancelled) return false;
+  const long n = std::max(target.dense_size, op.size());
+  if (op.size() < n) {
+    const double kept = static_cast<double>(op.size()) / static_cast<double>(n);
+    for (double& weight : report->density.node_weights) weight *= kept;
+    report->density.node_values.push_back(0.0);
+    report->density.node_weights.push_back(1.0 - kept);
+    report->density.nodes_per_probe.push_back(1);
+  }
+  report->has_density = true;
+  return true;
+}
+
 // One block with an operator of its own: null solve (if any), then the targeted solve.
 void AnalyzeSingle(PendingBlock* b, const AnalysisSpec& analysis, uint64_t solve_seed,
                    const CancelFn& cancel, AnalysisProgressTracker* progress) {
@@ -219,6 +248,10 @@ void AnalyzeSingle(PendingBlock* b, const AnalysisSpec& analysis, uint64_t solve
   if (target.lift_vectors) vectors = target.lift_vectors(values, vectors);
   FinishReport(target, analysis, margin, values, vectors, &b->report);
   if (b->keep_vectors) b->vectors = std::move(vectors);
+  if (!EstimateDensity(*target.op, target, analysis, solve_seed, cancel, progress, &b->report)) {
+    b->cancelled = true;
+    return;
+  }
   if (progress != nullptr) progress->SolveDone(stage);
 }
 
@@ -278,6 +311,13 @@ void AnalyzeDiagonalFamily(std::vector<PendingBlock>* blocks, const std::vector<
     b.report.solver = StatsOfLanczos(eig[i], analysis.solver.tol);
     FinishReport(b.target, analysis, margins[i], eig[i].values, eig[i].vectors, &b.report);
     if (b.keep_vectors) b.vectors = std::move(eig[i].vectors);
+    if (analysis.density_probes > 0) {
+      const DiagonalMixing mixing(b.diagonal_weights);
+      const SampleGramOperator op(samples.inputs, mixing, nullptr);
+      if (!EstimateDensity(op, b.target, analysis, seeds[i], cancel, progress, &b.report)) {
+        return cancel_all();
+      }
+    }
     if (progress != nullptr) progress->SolveDone(stage);
   }
 }

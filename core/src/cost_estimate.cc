@@ -38,6 +38,9 @@ class SnapshotTally {
       products += NullSolveProducts(n);
       ++solves_;
     }
+    // The spectral density: probes x steps products (fewer if Lanczos stops early).
+    products +=
+        static_cast<long>(analysis.density_probes) * std::min<long>(analysis.density_steps, n);
     const double flops = static_cast<double>(products) * flops_per_product;
     products_ += products;
     flops_ += flops;

@@ -144,9 +144,10 @@ Status BuildMixture(const ExperimentSpec& spec, GaussianMixture* mixture) {
 }
 
 SampleSet DrawTestSample(const ExperimentSpec& spec, const GaussianMixture& mixture,
-                         ThreadPool* pool) {
+                         ThreadPool* pool, const CancelFn& cancel) {
   // The mixture carries spec.random_stream_version (BuildMixture).
-  return mixture.DrawSampleSet(spec.TestSampleSize(), spec.seed, RngStream::kTestSample, pool);
+  return mixture.DrawSampleSet(spec.TestSampleSize(), spec.seed, RngStream::kTestSample, pool,
+                               cancel);
 }
 
 ExperimentResult RunExperiment(const ExperimentSpec& spec, ExperimentObserver* observer,
@@ -160,7 +161,12 @@ ExperimentResult RunExperiment(const ExperimentSpec& spec, ExperimentObserver* o
   if (!result.status.ok()) return result;
 
   ThreadPool pool(spec.analysis.threads);
-  const SampleSet test = DrawTestSample(spec, mixture, &pool);
+  // A large sample takes seconds to draw: a cancel (e.g. a server's drain) stops it.
+  const SampleSet test = DrawTestSample(spec, mixture, &pool, cancel);
+  if (cancel && cancel()) {
+    result.status = Status::Cancelled("cancelled while drawing the test sample");
+    return result;
+  }
   std::unique_ptr<TaskRun> run = spec.task == TaskKind::kXor
                                      ? MakeXorRun(spec, mixture, test, &pool, cancel)
                                      : MakeKgmmRun(spec, mixture, test, &pool, cancel);

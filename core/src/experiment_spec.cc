@@ -247,6 +247,16 @@ Status ExperimentSpec::ValidateAnalysisRules() const {
     return OutOfRange("analysis.top_r", "below the block size d (resolved value shown)",
                       ResolvedTopR());
   }
+  // The derived 2k(k-1) + 4 exceeds the field's own bound for k > 32; a job records the
+  // resolved value, which must validate when resubmitted.
+  if (analysis.full_matrices && analysis.top_r_full == 0 &&
+      !FindSpecField("analysis.top_r_full")->bound->Contains(ResolvedTopRFull())) {
+    return Status::InvalidArgument(
+        "analysis.top_r_full: the default 2k(k-1) + 4 = " + std::to_string(ResolvedTopRFull()) +
+        " is above the bound " + FindSpecField("analysis.top_r_full")->bound->Describe() +
+        "; set analysis.top_r_full (a count that reaches it is a lower bound) or "
+        "analysis.full_matrices = false");
+  }
   if (analysis.full_matrices && ResolvedTopRFull() >= NumBlocks() * Dim()) {
     return OutOfRange("analysis.top_r_full", "below k * d (resolved value shown)",
                       ResolvedTopRFull());

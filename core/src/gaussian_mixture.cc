@@ -9,8 +9,7 @@ namespace sgdspectra {
 namespace {
 
 // Test-sample rows are drawn in blocks of this many, each block from its own stream.
-// Part of the reproducibility contract: changing it changes every test sample.
-constexpr long kRowsPerStreamBlock = 256;
+constexpr long kRowsPerStreamBlock = GaussianMixture::kRowsPerSampleBlock;
 
 }  // namespace
 
@@ -93,8 +92,24 @@ int GaussianMixture::Draw(Rng& rng, double* y) const {
   return cluster;
 }
 
-SampleSet GaussianMixture::DrawSampleSet(long m, uint64_t seed, RngStream stream,
-                                         ThreadPool* pool) const {
+void GaussianMixture::DrawRows(Rng& rng, long count, double* inputs, int* clusters) const {
+  const long d = dim();
+  for (long j = 0; j < count; ++j) clusters[j] = Draw(rng, inputs + j * d);
+}
+
+void GaussianMixture::DrawSampleBlock(long m, uint64_t seed, RngStream stream, long block,
+                                      RowMatrix* inputs, std::vector<int>* labels) const {
+  const long begin = std::min(m, block * kRowsPerStreamBlock);
+  const long rows = std::min(m, begin + kRowsPerStreamBlock) - begin;
+  inputs->resize(rows, dim());
+  labels->resize(rows);
+  Rng rng(seed, stream, static_cast<uint64_t>(block), version_);
+  DrawRows(rng, rows, inputs->data(), labels->data());
+  for (int& label : *labels) label = cluster_labels_[label];  // clusters -> labels
+}
+
+SampleSet GaussianMixture::DrawSampleSet(long m, uint64_t seed, RngStream stream, ThreadPool* pool,
+                                         const CancelFn& cancel) const {
   const long d = dim();
   SampleSet set;
   set.inputs.resize(m, d);
@@ -103,12 +118,13 @@ SampleSet GaussianMixture::DrawSampleSet(long m, uint64_t seed, RngStream stream
   set.clusters.resize(m);
   const long num_blocks = (m + kRowsPerStreamBlock - 1) / kRowsPerStreamBlock;
   auto draw_block = [&](long block) {
+    if (cancel && cancel()) return;
     Rng rng(seed, stream, static_cast<uint64_t>(block), version_);
     const long begin = block * kRowsPerStreamBlock;
     const long end = std::min(m, begin + kRowsPerStreamBlock);
+    DrawRows(rng, end - begin, set.inputs.row(begin).data(), set.clusters.data() + begin);
     for (long j = begin; j < end; ++j) {
-      const int cluster = Draw(rng, set.inputs.row(j).data());
-      set.clusters[j] = cluster;
+      const int cluster = set.clusters[j];
       set.labels[j] = cluster_labels_[cluster];
       set.noise.row(j) = set.inputs.row(j) - centers_.row(cluster);
     }

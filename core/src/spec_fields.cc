@@ -11,6 +11,9 @@ bool IsXor(const ExperimentSpec& spec) { return spec.task == TaskKind::kXor; }
 bool IsEverySteps(const ExperimentSpec& spec) {
   return spec.schedule.kind == ScheduleKind::kEverySteps;
 }
+// top_r_full is unused without the full matrices; its default 2k(k-1) + 4 exceeds 2000 for
+// k > 32, and a job records the resolved value, so an unused one must not be refused.
+bool UsesFullMatrices(const ExperimentSpec& spec) { return spec.analysis.full_matrices; }
 bool IsLogSpaced(const ExperimentSpec& spec) {
   return spec.schedule.kind == ScheduleKind::kLogSpacedTime;
 }
@@ -110,7 +113,8 @@ std::vector<SpecField> AnalysisFields() {
       {"analysis.test_ratio", P::kZeroIsDefault, SGDSPECTRA_MEMBER(analysis.test_ratio),
        Closed(0.1, 100)},
       {"analysis.top_r", P::kAsIs, SGDSPECTRA_MEMBER(analysis.top_r), Closed(0, 500)},
-      {"analysis.top_r_full", P::kAsIs, SGDSPECTRA_MEMBER(analysis.top_r_full), Closed(0, 2000)},
+      {"analysis.top_r_full", P::kAsIs, SGDSPECTRA_MEMBER(analysis.top_r_full), Closed(0, 2000),
+       UsesFullMatrices},
       {"analysis.class_blocks", P::kOptional, SGDSPECTRA_MEMBER(analysis.class_blocks),
        std::nullopt},
       {"analysis.full_matrices", P::kOptional, SGDSPECTRA_MEMBER(analysis.full_matrices),
@@ -139,6 +143,10 @@ std::vector<SpecField> AnalysisFields() {
       {"analysis.null_tol", P::kZeroIsDefault, SGDSPECTRA_MEMBER(analysis.null_tol),
        Closed(1e-14, 0.1)},
       {"analysis.solver_seed", P::kAsIs, SGDSPECTRA_MEMBER(analysis.solver_seed), std::nullopt},
+      {"analysis.density_probes", P::kAsIs, SGDSPECTRA_MEMBER(analysis.density_probes),
+       Closed(0, 100)},
+      {"analysis.density_steps", P::kZeroIsDefault, SGDSPECTRA_MEMBER(analysis.density_steps),
+       Closed(2, 300)},
   };
 }
 

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -273,8 +274,40 @@ TEST(RenderTest, XorFinalLinesStateTheRankAndTheCoveredClusters) {
   EXPECT_EQ(lines[lines.size() - 2],
             "  H second-layer outliers [2]  G second-layer outliers [2]  weight rank 3");
   EXPECT_EQ(lines.back(),
-            "classifier rank 2 (expected 4, rank-deficient: yes); covered clusters: +mu -nu (2 of "
-            "4)");
+            "classifier rank 2 (expected 4, rank-deficient); covered clusters: +mu -nu (2 of 4)");
+}
+
+TEST(RenderTest, MarginalCountsNotApplicableAlignmentsAndAnUndeterminedVerdict) {
+  std::vector<v1::JobEvent> events;
+  v1::JobEvent snapshot_event;
+  snapshot_event.set_job_id("job-9");
+  snapshot_event.set_seq(1);
+  v1::Spectrum spectrum = MakeSpectrum(v1::HESSIAN, v1::SECOND_LAYER, -1, 4);
+  spectrum.set_outlier_count(0);
+  spectrum.set_marginal_count(2);
+  spectrum.set_alignment_at_outliers(std::nan(""));
+  spectrum.set_alignment_at_expected(std::nan(""));
+  *snapshot_event.mutable_snapshot()->add_spectra() = spectrum;
+  events.push_back(snapshot_event);
+  v1::JobEvent finished_event;
+  finished_event.set_job_id("job-9");
+  finished_event.set_seq(2);
+  v1::ClassifierRank* rank = finished_event.mutable_finished()->mutable_rank();
+  rank->set_outlier_rank(3);
+  rank->set_expected_rank(4);
+  rank->set_verdict(v1::UNDETERMINED);
+  rank->set_verdict_reason("short by marginal eigenvalues in H class block 2");
+  events.push_back(finished_event);
+  const std::string text = RenderAll(OutputFormat::kTable, events, false);
+  const std::vector<std::string> rows = SpectrumRows(text);
+  ASSERT_EQ(rows.size(), 1u) << text;
+  EXPECT_THAT(rows[0], HasSubstr(" 0/4        2        0.2 "));  // count, near, edge
+  EXPECT_THAT(rows[0], HasSubstr("  n/a /  n/a "));
+  const std::vector<std::string> lines = Lines(text);
+  ASSERT_GE(lines.size(), 2u);
+  EXPECT_EQ(lines[lines.size() - 2],
+            "  rank verdict: short by marginal eigenvalues in H class block 2");
+  EXPECT_EQ(lines.back(), "classifier rank 3 (expected 4, undetermined)");
 }
 
 TEST(RenderTest, XorWithNoCoveredClusterSaysNone) {
@@ -309,7 +342,7 @@ TEST(RenderTest, LayerFilterSelectsTableRows) {
   }
   // A filter that matches nothing in the job (class blocks of an XOR run): no block header.
   EXPECT_THAT(RenderXor(OutputFormat::kTable, BlockFilter::kClass),
-              Not(HasSubstr("outliers  bulk")));
+              Not(HasSubstr("outliers  near  bulk")));
   // k-GMM: class rows only.
   std::ostringstream out;
   auto renderer = MakeEventRenderer(OutputFormat::kTable, &out, false, BlockFilter::kClass);
@@ -394,7 +427,7 @@ TEST(RenderTest, TableShowsSnapshotsAndTheRankLine) {
   EXPECT_THAT(text, HasSubstr("9.5 7.25 0.3333 0.125 0.1 0.05 ..."));
   EXPECT_THAT(text, HasSubstr("job job-1 finished: SUCCEEDED"));
   const std::vector<std::string> lines = Lines(text);
-  EXPECT_EQ(lines.back(), "classifier rank 2 (expected 2, rank-deficient: no)");
+  EXPECT_EQ(lines.back(), "classifier rank 2 (expected 2, full rank)");
   // Not a terminal: no progress bar, no carriage returns or escape codes.
   EXPECT_THAT(text, Not(HasSubstr("\r")));
   EXPECT_THAT(text, Not(HasSubstr("steps/s")));

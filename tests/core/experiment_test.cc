@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -234,6 +235,58 @@ TEST(ExperimentTest, GeneralMeansFollowTheRequestedGram) {
   const MatrixXd gram = mixture.centers() * mixture.centers().transpose();
   const MatrixXd expected = Eigen::Map<const RowMatrix>(spec.kgmm.mean_gram.data(), 3, 3);
   EXPECT_LT((gram - expected).cwiseAbs().maxCoeff(), 1e-12);
+}
+
+}  // namespace
+}  // namespace sgdspectra
+
+namespace sgdspectra {
+namespace {
+
+// analysis.density_probes: every block carries its spectral density; the estimates agree with
+// what the same run's other numbers say about them, from independent probes.
+TEST(ExperimentDensityTest, EveryBlockHasADensityConsistentWithItsEigenvalues) {
+  ExperimentSpec spec;
+  spec.seed = 7;
+  spec.kgmm.dim = 60;  // M = 120 < kd = 180: the full G is solved in its Gram form
+  spec.kgmm.num_classes = 3;
+  spec.kgmm.snr = 50;
+  spec.sgd.t_end = 3;
+  spec.schedule.num_points = 2;
+  spec.analysis.density_probes = 12;
+  spec.analysis.density_steps = 25;
+  Recorder rec;
+  const ExperimentResult result = RunExperiment(spec, &rec, nullptr);
+  ASSERT_TRUE(result.status.ok()) << result.status.ToString();
+  for (const Snapshot& s : rec.snapshots) {
+    double class_trace = 0, class_variance = 0;
+    for (const SpectrumReport& r : s.spectra) {
+      ASSERT_TRUE(r.has_density);
+      const SpectralDensityEstimate& e = r.density;
+      double total = 0;
+      for (double w : e.node_weights) total += w;
+      EXPECT_NEAR(total, 1.0, 1e-12);
+      // Lanczos finds the extreme eigenvalues first: the largest node is the top eigenvalue.
+      const double top_node = *std::max_element(e.node_values.begin(), e.node_values.end());
+      EXPECT_NEAR(top_node / r.top_eigenvalues[0], 1.0, 1e-6);
+      if (r.matrix == MatrixKind::kGMatrix && r.block == BlockKind::kClass) {
+        class_trace += e.trace;
+        class_variance += e.trace_stderr * e.trace_stderr;
+      }
+      if (r.matrix == MatrixKind::kGMatrix && r.block == BlockKind::kFull) {
+        // The Gram form's missing zeros: 180 - 120 of 180 eigenvalues, one node at 0.
+        EXPECT_EQ(e.node_values.back(), 0.0);
+        EXPECT_NEAR(e.node_weights.back(), 60.0 / 180.0, 1e-12);
+      }
+    }
+    // tr G = sum of the class blocks' traces: independent Hutchinson estimates of both sides
+    // agree within four combined standard errors.
+    const SpectrumReport* full = Find(s, MatrixKind::kGMatrix, BlockKind::kFull, -1);
+    ASSERT_NE(full, nullptr);
+    const double spread =
+        std::sqrt(class_variance + full->density.trace_stderr * full->density.trace_stderr);
+    EXPECT_NEAR(class_trace, full->density.trace, 4 * spread + 1e-12) << "step " << s.step;
+  }
 }
 
 }  // namespace

@@ -149,6 +149,7 @@ TEST(ConvertTest, SnapshotCopiesEveryField) {
   report.alignment_at_outliers = 0.9;
   report.alignment_at_expected = 0.95;
   report.overlap_with_means = 0.8;
+  report.marginal_count = 1;
   report.solver.requested = 3;
   report.solver.converged = 3;
   report.solver.products = 40;
@@ -192,6 +193,7 @@ TEST(ConvertTest, SnapshotCopiesEveryField) {
   EXPECT_EQ(spectrum.alignment_at_outliers(), 0.9);
   EXPECT_EQ(spectrum.alignment_at_expected(), 0.95);
   EXPECT_EQ(spectrum.overlap_with_means(), 0.8);
+  EXPECT_EQ(spectrum.marginal_count(), 1);
   EXPECT_EQ(spectrum.solver().requested(), 3);
   EXPECT_EQ(spectrum.solver().converged(), 3);
   EXPECT_EQ(spectrum.solver().products(), 40);
@@ -232,6 +234,9 @@ TEST(ConvertTest, FinishedCarriesTheTerminalStateTheMessageAndTheRank) {
   result.final_rank.expected_rank = 3;
   result.final_rank.rank_deficient = true;
   result.final_rank.covered_clusters = {1, 0, 1, 1};
+  result.final_rank.h_block_marginal = {0, 2};
+  result.final_rank.verdict = RankVerdict::kUndetermined;
+  result.final_rank.verdict_reason = "because";
   result.weights = RowMatrix::Ones(2, 3);
   result.means = RowMatrix::Zero(2, 3);
   result.second_layer = VectorXd::Constant(2, 0.25);
@@ -249,6 +254,9 @@ TEST(ConvertTest, FinishedCarriesTheTerminalStateTheMessageAndTheRank) {
   EXPECT_TRUE(finished.rank().rank_deficient());
   EXPECT_EQ(finished.rank().covered_clusters_size(), 4);
   EXPECT_EQ(finished.rank().covered_clusters(1), 0);
+  EXPECT_EQ(finished.rank().h_block_marginal(1), 2);
+  EXPECT_EQ(finished.rank().verdict(), v1::UNDETERMINED);
+  EXPECT_EQ(finished.rank().verdict_reason(), "because");
   const v1::JobResult stored = server::JobResultFromRun(result, v1::COMPLETED);
   EXPECT_EQ(stored.weights().rows(), 2);
   EXPECT_EQ(stored.weights().values_size(), 6);

@@ -1,5 +1,6 @@
 #include "server_test_util.h"
 
+#include <google/protobuf/util/field_comparator.h>
 #include <google/protobuf/util/message_differencer.h>
 #include <gtest/gtest.h>
 
@@ -195,6 +196,11 @@ void InProcessServer::Stop() {
 void ExpectSameMessage(const google::protobuf::Message& a, const google::protobuf::Message& b,
                        const std::string& what) {
   google::protobuf::util::MessageDifferencer differencer;
+  // Exact comparison, except that NaN equals NaN: a not-applicable alignment is NaN on both
+  // sides of a bit-for-bit comparison.
+  google::protobuf::util::DefaultFieldComparator comparator;
+  comparator.set_treat_nan_as_equal(true);
+  differencer.set_field_comparator(&comparator);
   std::string differences;
   differencer.ReportDifferencesToString(&differences);
   EXPECT_TRUE(differencer.Compare(a, b)) << what << " differs:\n" << differences;

@@ -135,6 +135,13 @@ std::vector<InvalidSpecCase> InvalidSpecCases() {
       {"analysis.top_r_full", [&](v1::JobSpec* s) { analysis(s)->set_top_r_full(-1); }},
       {"analysis.top_r_full", [&](v1::JobSpec* s) { analysis(s)->set_top_r_full(2001); }},
       {"analysis.top_r_full", [&](v1::JobSpec* s) { analysis(s)->set_top_r_full(120); }},  // kd
+      // The default 2k(k-1) + 4 = 2116 for k = 33 is above the bound (found by tests/fuzz).
+      {"analysis.top_r_full",
+       [&](v1::JobSpec* s) {
+         s->mutable_kgmm()->set_dim(400);
+         s->mutable_kgmm()->set_num_classes(33);
+         analysis(s)->set_top_r_full(0);
+       }},
       {"analysis.ncv", [&](v1::JobSpec* s) { analysis(s)->set_ncv(8); }},  // = top_r_full
       {"analysis.ncv", [&](v1::JobSpec* s) { analysis(s)->set_ncv(5001); }},
       {"analysis.tol", [&](v1::JobSpec* s) { analysis(s)->set_tol(0.5); }},

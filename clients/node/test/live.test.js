@@ -93,7 +93,7 @@ after(async () => {
 });
 
 test('the built-in k-GMM job succeeds and streams seq 1..n from accepted to finished', async () => {
-  const {code, stderr, events} = await runJob(['--server', address, '--token', 'node-test']);
+  const {code, stderr, events} = await runJob(['--server', address]);
   assert.equal(code, 0, `exit code; stderr: ${stderr}`);
   assert.ok(events.length >= 6, `${events.length} events`);
   assert.deepEqual(events.map((e) => Number(e.seq)), events.map((_, i) => i + 1));

@@ -103,9 +103,11 @@ class AsyncClient(_ClientBase):
     """The asyncio twin of Client (same arguments, same methods as coroutines; run and watch
     return AsyncEventStreams). Use `async with AsyncClient(...) as client:` or await close()."""
 
-    def __init__(self, address, token=None, *, credentials=None,
+    def __init__(self, address, token=None, *, credentials=None, tls=False, tls_ca=None,
+                 tls_cert=None, tls_key=None, tls_server_name=None,
                  timeout=DEFAULT_TIMEOUT_SECONDS, options=None):
-        self._setup(address, token, credentials, timeout, options)
+        self._setup(address, token, credentials, timeout, options,
+                    (tls_ca, tls_cert, tls_key, tls_server_name, tls))
         self._channel = self._make_channel(self._channel_target,
                                            [("grpc.lb_policy_name", "round_robin")])
         self._stub = jobs_pb2_grpc.SgdSpectraStub(self._channel)

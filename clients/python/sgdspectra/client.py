@@ -15,6 +15,8 @@ stream returned by run() / watch() must be consumed by one thread.
 """
 
 import collections.abc
+import ipaddress
+import os
 import socket
 import threading
 
@@ -231,14 +233,61 @@ class EventStream:
                 pass
 
 
+def _pem(value, what):
+    """PEM bytes from bytes (the PEM itself) or a str / os.PathLike (a file holding it)."""
+    if value is None or isinstance(value, bytes):
+        return value
+    try:
+        with open(value, "rb") as f:
+            return f.read()
+    except OSError as error:
+        raise ValueError("%s: cannot read %s: %s" % (what, value, error.strerror)) from None
+
+
+def tls_credentials(tls_ca=None, tls_cert=None, tls_key=None):
+    """grpc.ChannelCredentials for TLS: the server is checked against the CA(s) in tls_ca
+    (gRPC's default roots when None); tls_cert and tls_key, together, are this client's
+    certificate for servers that require one (mutual TLS). Each is PEM bytes or a file path."""
+    if (tls_cert is None) != (tls_key is None):
+        raise ValueError("tls_cert and tls_key go together")
+    return grpc.ssl_channel_credentials(root_certificates=_pem(tls_ca, "tls_ca"),
+                                        private_key=_pem(tls_key, "tls_key"),
+                                        certificate_chain=_pem(tls_cert, "tls_cert"))
+
+
+def _is_loopback(endpoint):
+    if endpoint.startswith(("unix:", "unix-abstract:", "localhost:")):
+        return True
+    host = endpoint.rpartition(":")[0].strip("[]")
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 class _ClientBase:
     """What the sync and asyncio clients share: target parsing, options, metadata, requests."""
 
-    def _setup(self, address, token, credentials, timeout, options):
+    def _setup(self, address, token, credentials, timeout, options, tls):
         self._channel_target, self.endpoints = parse_target(address)
         self._channel_options = [("grpc.max_receive_message_length", DEFAULT_MAX_RECEIVE_BYTES)]
         self._channel_options.extend(options or [])
+        tls_ca, tls_cert, tls_key, tls_server_name, use_tls = tls
+        if credentials is None and (use_tls or tls_ca is not None or tls_cert is not None):
+            credentials = tls_credentials(tls_ca, tls_cert, tls_key)
+        if tls_server_name:
+            if credentials is None:
+                raise ValueError("tls_server_name needs TLS (tls_ca, tls=True or credentials)")
+            self._channel_options.append(("grpc.ssl_target_name_override", tls_server_name))
         self._credentials = credentials
+        if token is None:
+            token = os.environ.get("SGDSPECTRA_TOKEN") or None
+        if token and credentials is None:
+            remote = [e for e in self.endpoints if not _is_loopback(e)]
+            if remote:
+                raise ValueError("refusing to send the bearer token in plaintext to %s, which is "
+                                 "not a loopback address: use TLS (tls_ca=..., tls=True or "
+                                 "credentials=...)" % remote[0])
         self._metadata = (("authorization", "Bearer " + token),) if token else None
         self._timeout = timeout
         self.address = address
@@ -286,8 +335,16 @@ class Client(_ClientBase):
              submit) are balanced over the replicas with gRPC's round_robin policy; a job lives
              on the replica that accepted it, so calls about one job (watch, get, cancel,
              result, test_sample) first find that replica (GetJob on each address, remembered).
-    token:   sent as `authorization: Bearer <token>` metadata on every call when given.
-    credentials: grpc.ChannelCredentials for TLS; None = plaintext.
+    token:   sent as `authorization: Bearer <token>` metadata on every call; None (the default)
+             takes $SGDSPECTRA_TOKEN if set, "" sends none. Without TLS a token goes only to
+             loopback addresses (ValueError otherwise: it would cross the network in clear).
+    tls_ca, tls_cert, tls_key: TLS. tls_ca is the CA (PEM bytes or a file) that signed the
+             server's certificate; tls_cert + tls_key this client's certificate for a server that
+             requires one (mutual TLS). tls=True: TLS with gRPC's default roots.
+    tls_server_name: the name the server certificate must carry when `address` names the
+             server otherwise (an IP address, a list of replicas).
+    credentials: grpc.ChannelCredentials, instead of the tls_* arguments; None = plaintext
+             unless those are given.
     timeout: deadline in seconds for unary calls (None = no deadline); streams have none unless
              given per call.
     options: extra channel options, e.g. [("grpc.keepalive_time_ms", 60000)].
@@ -295,9 +352,11 @@ class Client(_ClientBase):
     Use it as a context manager (`with Client(...) as client:`) or call close().
     """
 
-    def __init__(self, address, token=None, *, credentials=None,
+    def __init__(self, address, token=None, *, credentials=None, tls=False, tls_ca=None,
+                 tls_cert=None, tls_key=None, tls_server_name=None,
                  timeout=DEFAULT_TIMEOUT_SECONDS, options=None):
-        self._setup(address, token, credentials, timeout, options)
+        self._setup(address, token, credentials, timeout, options,
+                    (tls_ca, tls_cert, tls_key, tls_server_name, tls))
         self._channel = self._make_channel(self._channel_target,
                                            [("grpc.lb_policy_name", "round_robin")])
         self._stub = jobs_pb2_grpc.SgdSpectraStub(self._channel)

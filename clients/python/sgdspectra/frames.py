@@ -23,11 +23,17 @@ spectra_frame    one row per snapshot x spectrum x eigenvalue index:
                  job_id, seq, snapshot_index, step, time, matrix, block, block_index, eig_index
                  (0-based), eigenvalue, is_outlier (eig_index < outlier_count), bulk_edge,
                  edge_method, outlier_threshold, outlier_count, count_certified,
-                 expected_outliers, alignment_at_outliers, alignment_at_expected,
+                 marginal_count, expected_outliers, alignment_at_outliers (NaN: not
+                 applicable, no outliers), alignment_at_expected,
                  overlap_with_means, solver_<f> and edge_solver_<f> for every SolverStats field
                  (requested, converged, products, restarts, seconds, method, tol).
                  A spectrum with no converged eigenvalue gives one row with eig_index -1 and
                  eigenvalue NaN (its edge and alignment are kept).
+density_frame    one row per quadrature node of a spectrum's density (analysis.density_probes
+                 > 0): job_id, seq, snapshot_index, step, time, matrix, block, block_index,
+                 probe (the last "probe" of a Gram-form G-matrix is its zero eigenvalues' node),
+                 node_value, node_weight (all of a spectrum's sum to 1), trace, trace_stderr,
+                 products. Broaden each node by a Gaussian for a smooth density.
 snapshots_frame  one row per snapshot: job_id, seq, snapshot_index, step, time, every scalar
                  Snapshot field (train_loss, train_accuracy, train_window, test_loss,
                  test_accuracy, gradient_overlap, gradient_overlap_rank, num_classes, sgd_seconds,
@@ -101,16 +107,19 @@ _SOLVER_FIELDS = _names(SolverStats.descriptor())
 SPECTRA_COLUMNS = (
     ["job_id", "seq", "snapshot_index", "step", "time", "matrix", "block", "block_index",
      "eig_index", "eigenvalue", "is_outlier", "bulk_edge", "edge_method", "outlier_threshold",
-     "outlier_count", "count_certified", "expected_outliers", "alignment_at_outliers",
-     "alignment_at_expected", "overlap_with_means"]
+     "outlier_count", "count_certified", "marginal_count", "expected_outliers",
+     "alignment_at_outliers", "alignment_at_expected", "overlap_with_means"]
     + ["solver_" + n for n in _SOLVER_FIELDS] + ["edge_solver_" + n for n in _SOLVER_FIELDS])
+DENSITY_COLUMNS = ["job_id", "seq", "snapshot_index", "step", "time", "matrix", "block",
+                   "block_index", "probe", "node_value", "node_weight", "trace", "trace_stderr",
+                   "products"]
 SNAPSHOT_COLUMNS = ["job_id", "seq", "snapshot_index", "step", "time"]
 PROGRESS_COLUMNS = (["job_id", "seq", "unix_ms", "steps_done", "steps_total", "steps_per_second",
                      "is_analysis"] + _names(AnalysisProgress.descriptor(), "analysis_"))
 FINISHED_COLUMNS = (["job_id", "seq", "unix_ms", "state", "reason", "error_message",
                      "final_test_accuracy", "final_test_loss", "steps_done", "time_done",
                      "has_rank", "outlier_rank", "weight_rank", "expected_rank",
-                     "rank_deficient"])
+                     "rank_deficient", "verdict", "verdict_reason"])
 ACCEPTED_COLUMNS = (["job_id", "seq", "unix_ms", "build_version", "steps_total",
                      "test_sample_size", "step_size"]
                     + _names(JobCostEstimate.descriptor(), "cost_estimate_") + ["task"])
@@ -252,7 +261,7 @@ def _spectra_rows(event, base, out):
                 step=snapshot.step, time=snapshot.time)
     descriptor = Spectrum.descriptor()
     for spectrum in snapshot.spectra:
-        common = flatten(spectrum, descriptor, "", {}, skip=("top_eigenvalues",))
+        common = flatten(spectrum, descriptor, "", {}, skip=("top_eigenvalues", "density"))
         count = spectrum.outlier_count
         eigenvalues = spectrum.top_eigenvalues
         if len(eigenvalues) == 0:
@@ -261,6 +270,27 @@ def _spectra_rows(event, base, out):
             continue
         for i, value in enumerate(eigenvalues.tolist()):
             out.append(dict(head, eig_index=i, eigenvalue=value, is_outlier=i < count, **common))
+
+
+def _density_rows(event, base, out):
+    snapshot = event.snapshot
+    if snapshot is None:
+        return
+    head = dict(base, job_id=event.job_id, seq=event.seq, snapshot_index=snapshot.index,
+                step=snapshot.step, time=snapshot.time)
+    for spectrum in snapshot.spectra:
+        density = spectrum.density
+        if density is None:
+            continue
+        block = dict(head, matrix=_cell(spectrum.matrix), block=_cell(spectrum.block),
+                     block_index=spectrum.block_index, trace=density.trace,
+                     trace_stderr=density.trace_stderr, products=density.products)
+        probes = [p for p in density.nodes_per_probe.tolist()]
+        probe_of_node = [i for i, count in enumerate(probes) for _ in range(count)]
+        for n, (value, weight) in enumerate(zip(density.node_values.tolist(),
+                                                density.node_weights.tolist())):
+            out.append(dict(block, probe=probe_of_node[n] if n < len(probe_of_node) else -1,
+                            node_value=value, node_weight=weight))
 
 
 def _snapshot_rows(event, base, out):
@@ -336,6 +366,12 @@ def _build(events, row_function, leading, order_rest=None):
 def spectra_frame(events):
     """One row per snapshot x spectrum x eigenvalue index (columns: module docstring)."""
     return _build(events, _spectra_rows, SPECTRA_COLUMNS)
+
+
+def density_frame(events):
+    """One row per quadrature node of every spectrum's SpectralDensity (columns: module
+    docstring); empty when the jobs did not ask for densities."""
+    return _build(events, _density_rows, DENSITY_COLUMNS)
 
 
 def snapshots_frame(events):

@@ -98,6 +98,7 @@ FinishReason = _ENUMS["sgdspectra.v1.FinishReason"]
 MatrixKind = _ENUMS["sgdspectra.v1.MatrixKind"]
 BlockKind = _ENUMS["sgdspectra.v1.BlockKind"]
 OutlierMethod = _ENUMS["sgdspectra.v1.OutlierMethod"]
+RankVerdict = _ENUMS["sgdspectra.v1.RankVerdict"]
 SolveTarget = _ENUMS["sgdspectra.v1.SolveTarget"]
 ScheduleKind = _ENUMS["sgdspectra.v1.Schedule.Kind"]
 
@@ -338,6 +339,7 @@ class Job(ProtoMessage):
     steps_done: int = 0
     snapshots_done: int = 0
     finish_reason: FinishReason = FinishReason(0)  # terminal jobs: Finished.reason
+    owner: str = ""  # the principal that submitted the job ("default" without tokens)
 
     @property
     def is_terminal(self):
@@ -399,6 +401,18 @@ class SolverStats(ProtoMessage):
     tol: float = 0.0
 
 
+@_message("sgdspectra.v1.SpectralDensity")
+class SpectralDensity(ProtoMessage):
+    """Stochastic Lanczos quadrature of a block's spectrum (analysis.density_probes > 0)."""
+
+    node_values: np.ndarray = _floats()
+    node_weights: np.ndarray = _floats()
+    nodes_per_probe: np.ndarray = _ints()
+    trace: float = 0.0
+    trace_stderr: float = 0.0
+    products: int = 0
+
+
 @_message("sgdspectra.v1.Spectrum")
 class Spectrum(ProtoMessage):
     matrix: MatrixKind = MatrixKind(0)
@@ -416,6 +430,8 @@ class Spectrum(ProtoMessage):
     edge_solver: Optional[SolverStats] = None
     outlier_threshold: float = 0.0
     count_certified: bool = False
+    marginal_count: int = 0  # above the edge but within the margin: not counted
+    density: Optional[SpectralDensity] = None  # with analysis.density_probes > 0
 
     @property
     def outliers(self):
@@ -473,6 +489,9 @@ class ClassifierRank(ProtoMessage):
     expected_rank: int = 0
     rank_deficient: bool = False
     covered_clusters: np.ndarray = _ints()
+    h_block_marginal: np.ndarray = _ints()
+    verdict: RankVerdict = RankVerdict(0)  # FULL_RANK, RANK_DEFICIENT or UNDETERMINED
+    verdict_reason: str = ""
 
 
 @_message("sgdspectra.v1.Finished")

@@ -152,12 +152,29 @@ class FramesTest(unittest.TestCase):
                              [i < spectrum.outlier_count
                               for i in range(len(spectrum.top_eigenvalues))])
             self.expect.visit(spectrum, spectrum.DESCRIPTOR.fields_by_name["top_eigenvalues"])
-            expected = self.expect.cells(spectrum, skip=("top_eigenvalues",))
+            self.expect.visit(spectrum, spectrum.DESCRIPTOR.fields_by_name["density"])
+            expected = self.expect.cells(spectrum, skip=("top_eigenvalues", "density"))
             expected.update(job_id=ev["snapshot"].job_id, seq=ev["snapshot"].seq,
                             snapshot_index=snapshot.index, step=snapshot.step,
                             time=snapshot.time)
             for _, row in rows.iterrows():
                 self.assert_row(row, expected)
+
+        # density: one row per node, the density's scalars on each
+        frame = sgdspectra.density_frame([ev["snapshot"]])
+        for spectrum in snapshot.spectra:
+            density = spectrum.density
+            rows = frame[frame["trace"] == density.trace]
+            self.assertEqual(list(rows["node_value"]), list(density.node_values))
+            self.assertEqual(list(rows["node_weight"]), list(density.node_weights))
+            for name in ("node_values", "node_weights", "nodes_per_probe"):
+                self.expect.visit(density, density.DESCRIPTOR.fields_by_name[name])
+            probes = [i for i, count in enumerate(density.nodes_per_probe) for _ in range(count)]
+            self.assertEqual(list(rows["probe"]),
+                             [probes[n] if n < len(probes) else -1 for n in range(len(rows))])
+            for _, row in rows.iterrows():
+                self.assert_row(row, self.expect.cells(
+                    density, skip=("node_values", "node_weights", "nodes_per_probe")))
 
         # finished: scalars, has_rank, the rank's fields unprefixed
         finished = ev["finished"].finished

@@ -65,7 +65,7 @@ LONG_KGMM_SPEC = {
 class LiveServer:
     """An sgdspectra-server subprocess on 127.0.0.1 with a port file; stop() sends SIGTERM."""
 
-    def __init__(self, binary, work_dir, name=""):
+    def __init__(self, binary, work_dir, name="", extra_args=()):
         prefix = name + "-" if name else ""
         self.data_dir = os.path.join(work_dir, prefix + "data")
         self.port_file = os.path.join(work_dir, prefix + "port")
@@ -73,7 +73,7 @@ class LiveServer:
         self._log = open(self.log_path, "wb")
         self.process = subprocess.Popen(
             [binary, "--listen", "127.0.0.1:0", "--port-file", self.port_file,
-             "--data-dir", self.data_dir, "--workers", "2", "--threads", "1"],
+             "--data-dir", self.data_dir, "--workers", "2", "--threads", "1"] + list(extra_args),
             stdout=self._log, stderr=subprocess.STDOUT)
         self.address = "127.0.0.1:%d" % self._wait_for_port()
 

@@ -76,8 +76,9 @@ ExperimentResult RunExperiment(const ExperimentSpec& spec, ExperimentObserver* o
 // The mixture and the test sample a run with this spec uses, rebuilt from the seed (for
 // GetResult: independent recomputation without storing the sample).
 Status BuildMixture(const ExperimentSpec& spec, GaussianMixture* mixture);
+// A cancel hook that returns true stops the draw early (the sample is then incomplete).
 SampleSet DrawTestSample(const ExperimentSpec& spec, const GaussianMixture& mixture,
-                         ThreadPool* pool);
+                         ThreadPool* pool, const CancelFn& cancel = nullptr);
 
 }  // namespace sgdspectra
 

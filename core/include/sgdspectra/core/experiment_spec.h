@@ -91,6 +91,10 @@ struct AnalysisSpec {
   double rank_tolerance = 1e-3;  // weight rank: singular values > tol * largest, (0, 1)
   int threads = 1;               // threads for one job's products, [1, 256]
   uint64_t solver_seed = 0;      // Krylov start vectors' seed; 0 = the job's seed
+  // Spectral density (spectral_density.h) per analysed block: probes, 0 = off, [0, 100]; and
+  // Lanczos steps per probe, [2, 300].
+  int density_probes = 0;
+  int density_steps = 30;
 };
 
 // Random-stream versions (part of the reproducibility contract; a job records its version).

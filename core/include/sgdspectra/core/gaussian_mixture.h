@@ -67,10 +67,21 @@ class GaussianMixture {
   // the whole row's noise with one rng.FillNormal(y, d). rng must have the mixture's version.
   int Draw(Rng& rng, double* y) const;
 
-  // Draws m samples. Rows come in fixed blocks, each from its own stream
-  // Rng(seed, stream, block, version()), so the result does not depend on the pool's thread
-  // count.
-  SampleSet DrawSampleSet(long m, uint64_t seed, RngStream stream, ThreadPool* pool) const;
+  // Draws m samples. Rows come in fixed blocks of kRowsPerSampleBlock, each from its own
+  // stream Rng(seed, stream, block, version()), so the result does not depend on the pool's
+  // thread count. A cancel hook that returns true stops the draw between blocks (the sample
+  // is then incomplete: check the hook after the call).
+  SampleSet DrawSampleSet(long m, uint64_t seed, RngStream stream, ThreadPool* pool,
+                          const CancelFn& cancel = nullptr) const;
+
+  // Part of the reproducibility contract: changing it changes every sample set.
+  static constexpr long kRowsPerSampleBlock = 256;
+  // Block `block` of DrawSampleSet(m, seed, stream, ...), bit for bit: rows
+  // [block * kRowsPerSampleBlock, min(m, (block + 1) * kRowsPerSampleBlock)), inputs into
+  // *inputs (resized to rows x d) and labels into *labels. Lets a caller produce a large
+  // sample a block at a time, holding one block.
+  void DrawSampleBlock(long m, uint64_t seed, RngStream stream, long block, RowMatrix* inputs,
+                       std::vector<int>* labels) const;
 
  private:
   RowMatrix centers_;
@@ -78,6 +89,10 @@ class GaussianMixture {
   std::vector<int> cluster_labels_;
   double snr_ = 1.0;
   double noise_scale_ = 1.0;  // 1 / sqrt(snr)
+
+  // Draws `count` rows of one block from rng: inputs row-major into inputs[0..count*d), each
+  // row's cluster into clusters[0..count).
+  void DrawRows(Rng& rng, long count, double* inputs, int* clusters) const;
   int version_ = kLatestRandomStreamVersion;
 };
 

@@ -12,6 +12,7 @@
 
 #include "sgdspectra/core/eigensolver.h"
 #include "sgdspectra/core/outliers.h"
+#include "sgdspectra/core/spectral_density.h"
 
 namespace sgdspectra {
 
@@ -61,6 +62,9 @@ struct SpectrumReport {
   // (bulk_edge, outlier_threshold]: the margin alone decides them, and a larger test sample
   // (analysis.test_ratio) would. Always 0 for the largest-gap rule (its margin is the gap).
   int marginal_count = 0;
+  // With analysis.density_probes > 0: the block's estimated spectral density and trace.
+  bool has_density = false;
+  SpectralDensityEstimate density;
 };
 
 struct Snapshot {

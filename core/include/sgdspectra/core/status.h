@@ -22,6 +22,7 @@ enum class StatusCode {
   kNotFound,            // a named object (e.g. a job id) does not exist
   kUnavailable,         // the service cannot take the request now (e.g. it is draining);
                         // the same request may succeed later or elsewhere
+  kUnauthenticated,     // the caller did not prove who it is (no or unknown credentials)
 };
 
 class Status {
@@ -47,6 +48,9 @@ class Status {
   static Status NotFound(std::string m) { return Status(StatusCode::kNotFound, std::move(m)); }
   static Status Unavailable(std::string m) {
     return Status(StatusCode::kUnavailable, std::move(m));
+  }
+  static Status Unauthenticated(std::string m) {
+    return Status(StatusCode::kUnauthenticated, std::move(m));
   }
 
   bool ok() const { return code_ == StatusCode::kOk; }
