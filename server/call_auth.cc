@@ -139,6 +139,7 @@ void CallAuthenticator::OnRefused(const CallFacts& facts, const char* method,
                                   const Status& status) const {
   spdlog::warn("refused {} from {}{}: {}", method, facts.peer, facts.tls ? " (TLS)" : "",
                status.message());
+  if (metrics_ != nullptr) metrics_->RecordAuthFailure();
 }
 
 Status CallAuthenticator::ReloadTokens() {

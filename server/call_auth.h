@@ -29,6 +29,7 @@
 
 #include "server/auth_tokens.h"
 #include "server/caller.h"
+#include "server/metrics.h"
 #include "sgdspectra/core/status.h"
 
 namespace sgdspectra::server {
@@ -68,12 +69,17 @@ class CallAuthenticator {
 
   bool checks_tokens() const { return tokens_ != nullptr; }
 
+  // Counts every refusal in `metrics` (borrowed, may be null; must outlive this object). Set
+  // before the server starts taking calls.
+  void set_metrics(ServerMetrics* metrics) { metrics_ = metrics; }
+
  private:
   // Every refused call passes here, once: the log line, and the place to count refusals.
   void OnRefused(const CallFacts& facts, const char* method, const Status& status) const;
 
   const std::unique_ptr<TokenStore> tokens_;
   AuthPolicy policy_;
+  ServerMetrics* metrics_ = nullptr;
 };
 
 }  // namespace sgdspectra::server

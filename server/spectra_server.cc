@@ -145,6 +145,7 @@ Status SpectraServer::Start(const ServerOptions& options, std::unique_ptr<Spectr
   Status status = JobStore::Open(options.data_dir, &server->store_);
   if (!status.ok()) return status;
   server->store_->set_metrics(server->metrics_.get());
+  authenticator->set_metrics(server->metrics_.get());
   JobManagerOptions manager_options;
   manager_options.workers = options.workers;
   manager_options.queue_capacity = options.queue;

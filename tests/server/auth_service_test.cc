@@ -201,6 +201,11 @@ TEST_F(SecureServerTest, EveryRpcNeedsAKnownToken) {
   v1::ListJobsResponse listed;
   EXPECT_TRUE(As(kAlice).List(&listed).ok());
   EXPECT_EQ(listed.jobs_size(), 0) << "refused submissions created no job";
+  // Every refusal (two per RPC) and no accepted call counted in the metrics.
+  const std::string metrics = server_->server()->metrics()->TextExposition();
+  EXPECT_THAT(metrics,
+              HasSubstr("sgdspectra_auth_failures_total " + std::to_string(2 * rpcs.size()) + "\n"))
+      << metrics;
 }
 
 TEST_F(SecureServerTest, HealthNeedsNoToken) {
