@@ -184,7 +184,9 @@ TEST(FaultServiceTest, StalledSampleStreamsNeitherDelaySubmitNorHoldTheirSamples
   const int64_t growth = ResidentBytes() - before;
   std::cout << "resident memory growth with " << streams.size()
             << " stalled 64 MB sample streams: " << growth / (1 << 20) << " MiB\n";
-  EXPECT_LT(growth, 64ll << 20) << "the streams hold their samples";
+  // Holding the samples would take 4 x 64 MB of inputs alone; measured here: about 40 MiB
+  // (transport buffers, the executor's thread), so the bound is well between the two.
+  EXPECT_LT(growth, 128ll << 20) << "the streams hold their samples";
 
   v1::Job submitted;
   const grpc::Status status =
