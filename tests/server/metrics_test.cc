@@ -338,6 +338,16 @@ TEST(ServerMetricsTest, OpenStreamsAreCountedByKindWhileOpen) {
   ASSERT_EQ(WaitTerminal(stub, tiny_job.job_id()).state(), v1::SUCCEEDED);
   Values values = ScrapeUntil(port, [](const Values& v) { return Has(v, Streams("watch"), 0); });
   EXPECT_EQ(Get(values, Streams("watch")), 0);
+  v1::JobSpec wide_spec = TinySpec();
+  wide_spec.mutable_analysis()->set_test_ratio(100);  // M = 4000 rows of d = 40: 1.3 MB
+  v1::Job wide_job;
+  ASSERT_TRUE(Submit(stub, wide_spec, &wide_job).ok());
+  ASSERT_EQ(WaitTerminal(stub, wide_job.job_id()).state(), v1::SUCCEEDED);
+  grpc::ChannelArguments narrow;
+  narrow.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+  auto narrow_stub = v1::SgdSpectra::NewStub(
+      grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(server->server()->port()),
+                                grpc::InsecureChannelCredentials(), narrow));
   {
     OpenStream<v1::JobEvent> run;
     v1::SubmitJobRequest request;
@@ -349,11 +359,15 @@ TEST(ServerMetricsTest, OpenStreamsAreCountedByKindWhileOpen) {
     watch_request.set_job_id(run.first.job_id());
     watch.reader = stub->WatchJob(&watch.context, watch_request);
     ASSERT_TRUE(watch.reader->Read(&watch.first));
+    // A sample far larger than HTTP/2's 64 KiB window, read by a client whose window cannot
+    // grow (no BDP probing), one row per chunk: the server stays blocked in the stream, which
+    // stays open while the scrape below runs. (A small sample is sent whole before the client
+    // reads its first chunk, and the stream may be over by the scrape.)
     OpenStream<v1::TestSampleChunk> sample;
     v1::StreamTestSampleRequest sample_request;
-    sample_request.set_job_id(tiny_job.job_id());
+    sample_request.set_job_id(wide_job.job_id());
     sample_request.set_rows_per_chunk(1);
-    sample.reader = stub->StreamTestSample(&sample.context, sample_request);
+    sample.reader = narrow_stub->StreamTestSample(&sample.context, sample_request);
     ASSERT_TRUE(sample.reader->Read(&sample.first));
     values = Scrape(port);
     EXPECT_EQ(Get(values, Streams("run")), 1);
