@@ -253,12 +253,18 @@ def _indexed_last(names):
 # Rows per event kind
 
 
+def _snapshot_head(event, base):
+    """The leading columns of every row about one snapshot."""
+    snapshot = event.snapshot
+    return dict(base, job_id=event.job_id, seq=event.seq, snapshot_index=snapshot.index,
+                step=snapshot.step, time=snapshot.time)
+
+
 def _spectra_rows(event, base, out):
     snapshot = event.snapshot
     if snapshot is None:
         return
-    head = dict(base, job_id=event.job_id, seq=event.seq, snapshot_index=snapshot.index,
-                step=snapshot.step, time=snapshot.time)
+    head = _snapshot_head(event, base)
     descriptor = Spectrum.descriptor()
     for spectrum in snapshot.spectra:
         common = flatten(spectrum, descriptor, "", {}, skip=("top_eigenvalues", "density"))
@@ -276,8 +282,7 @@ def _density_rows(event, base, out):
     snapshot = event.snapshot
     if snapshot is None:
         return
-    head = dict(base, job_id=event.job_id, seq=event.seq, snapshot_index=snapshot.index,
-                step=snapshot.step, time=snapshot.time)
+    head = _snapshot_head(event, base)
     for spectrum in snapshot.spectra:
         density = spectrum.density
         if density is None:
