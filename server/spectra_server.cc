@@ -17,6 +17,7 @@
 #include <system_error>
 #include <vector>
 
+#include "server/request_decode.h"
 #include "server/security_setup.h"
 #include "server/server_health.h"
 #include "server/version.h"
@@ -74,6 +75,10 @@ void ConfigureBuilder(const ServerOptions& options, grpc::ServerBuilder* builder
                               options.keepalive.min_client_ping_interval_ms);
   builder->AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);  // no limit
   AddConnectionLimits(options, builder);
+  // An undecodable request gets INVALID_ARGUMENT with a message (server/request_decode.h).
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(std::make_unique<RequestDecodeInterceptorFactory>());
+  builder->experimental().SetInterceptorCreators(std::move(interceptors));
 }
 
 // The listening rule, the TLS credentials of the port and the call authenticator

@@ -1,0 +1,44 @@
+#include "server/request_decode.h"
+
+#include <utility>
+
+namespace sgdspectra::server {
+namespace {
+
+using grpc::experimental::InterceptionHookPoints;
+
+class RequestDecodeInterceptor : public grpc::experimental::Interceptor {
+ public:
+  explicit RequestDecodeInterceptor(std::string method) : method_(std::move(method)) {}
+
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_MESSAGE) &&
+        methods->GetRecvMessage() == nullptr) {
+      request_undecodable_ = true;
+    }
+    if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS) &&
+        request_undecodable_) {
+      methods->ModifySendStatus(UndecodableRequestStatus(method_));
+    }
+    methods->Proceed();
+  }
+
+ private:
+  const std::string method_;
+  bool request_undecodable_ = false;
+};
+
+}  // namespace
+
+grpc::Status UndecodableRequestStatus(const std::string& method) {
+  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                      "request: the bytes sent to " + method +
+                          " are not a valid protobuf encoding of its request message");
+}
+
+grpc::experimental::Interceptor* RequestDecodeInterceptorFactory::CreateServerInterceptor(
+    grpc::experimental::ServerRpcInfo* info) {
+  return new RequestDecodeInterceptor(info->method() == nullptr ? "" : info->method());
+}
+
+}  // namespace sgdspectra::server
