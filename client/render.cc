@@ -112,6 +112,16 @@ std::string SpectrumLabel(const v1::Spectrum& spectrum) {
   }
 }
 
+// |P x^c| / |x^c| from the snapshot's norms: the measured counterpart of TheoryPoint.alignment.
+double MeasuredAlignment(const v1::Snapshot& snapshot, int block) {
+  if (block >= snapshot.weight_norms_size() || block >= snapshot.off_mean_norms_size() ||
+      snapshot.weight_norms(block) <= 0) {
+    return std::nan("");
+  }
+  const double ratio = snapshot.off_mean_norms(block) / snapshot.weight_norms(block);
+  return std::sqrt(std::max(0.0, 1 - ratio * ratio));
+}
+
 // A snapshot of an XOR job: it carries v, or a block kind only XOR has.
 bool IsXorSnapshot(const v1::Snapshot& snapshot) {
   if (snapshot.second_layer_weights_size() > 0) return true;
@@ -249,6 +259,7 @@ class TableRenderer : public EventRenderer {
         snapshot.test_accuracy(), snapshot.test_loss(), snapshot.train_accuracy(),
         snapshot.gradient_overlap());
     if (IsXorSnapshot(snapshot)) RenderXorWeights(snapshot);
+    if (snapshot.has_theory()) RenderTheory(snapshot);
     bool header_written = false;
     for (const v1::Spectrum& spectrum : snapshot.spectra()) {
       if (!BlockFilterShows(filter_, spectrum.block())) continue;
@@ -300,12 +311,35 @@ class TableRenderer : public EventRenderer {
     *out_ << header << more << "\n" << v << "\n" << w_mu << "\n" << w_nu << "\n";
   }
 
+  // analysis.theory: measured / predicted, the metrics and then per block (the first
+  // kNeuronsShown) the alignment with span(means) and the weight norm.
+  void RenderTheory(const v1::Snapshot& snapshot) {
+    const v1::TheoryPoint& theory = snapshot.theory();
+    *out_ << StringFormat("  measured/predicted  test acc %.4f/%.4f  test loss %.4f/%.4f\n",
+                          snapshot.test_accuracy(), theory.test_accuracy(), snapshot.test_loss(),
+                          theory.test_loss());
+    const char prefix = IsXorSnapshot(snapshot) ? 'n' : 'c';
+    const int blocks = std::min(theory.alignment_size(), snapshot.weight_norms_size());
+    const int shown = std::min(blocks, kNeuronsShown);
+    std::string align = "  align  ";
+    std::string norm = "  |x|    ";
+    for (int c = 0; c < shown; ++c) {
+      align += StringFormat("  %c%d %.3f/%.3f", prefix, c, MeasuredAlignment(snapshot, c),
+                            theory.alignment(c));
+      norm += StringFormat("  %c%d %.3f/%.3f", prefix, c, snapshot.weight_norms(c),
+                           theory.weight_norms(c));
+    }
+    const std::string more = blocks > shown ? StringFormat("  ... (%d blocks)", blocks) : "";
+    *out_ << align << more << "\n" << norm << more << "\n";
+  }
+
   void RenderFinished(const std::string& job_id, const v1::Finished& finished) {
     std::ostream& out = Line();
     out << "job " << job_id << " finished: " << DescribeFinish(finished);
     out << StringFormat("\n  steps %lld  t %.3f  test acc %.4f  test loss %.4f\n",
                         static_cast<long long>(finished.steps_done()), finished.time_done(),
                         finished.final_test_accuracy(), finished.final_test_loss());
+    if (finished.has_theory()) RenderTheoryLimit(finished.theory());
     if (!finished.has_rank()) {
       out << "classifier rank: n/a (the run did not reach its end)\n";
       return;
@@ -322,6 +356,17 @@ class TableRenderer : public EventRenderer {
         << ", " << VerdictText(rank) << ")";
     if (is_xor) out << "; covered clusters: " << CoveredClusters(rank.covered_clusters());
     out << "\n";
+  }
+
+  void RenderTheoryLimit(const v1::TheoryLimit& theory) {
+    const v1::TheoryPoint& limit = theory.limit();
+    double align = 0;
+    for (double a : limit.alignment()) align += a / std::max(1, limit.alignment_size());
+    *out_ << StringFormat(
+        "  predicted limit (t %.1f, %s): test acc %.4f  test loss %.4f  mean align %.3f  "
+        "(prediction %.1f s)\n",
+        limit.time(), theory.converged() ? "settled" : "still moving", limit.test_accuracy(),
+        limit.test_loss(), align, theory.seconds());
   }
 
   std::ostream* out_;

@@ -158,6 +158,31 @@ v1::Snapshot SnapshotToProto(const Snapshot& snapshot) {
   proto.set_sgd_seconds(snapshot.sgd_seconds);
   proto.set_analysis_seconds(snapshot.analysis_seconds);
   proto.set_total_products(snapshot.total_products);
+  if (snapshot.has_theory) TheoryPointToProto(snapshot.theory, proto.mutable_theory());
+  return proto;
+}
+
+void TheoryPointToProto(const TheoryPoint& point, v1::TheoryPoint* proto) {
+  proto->set_time(point.time);
+  proto->mutable_weight_mean_products()->Assign(point.weight_mean_products.begin(),
+                                                point.weight_mean_products.end());
+  proto->mutable_weight_norms()->Assign(point.weight_norms.begin(), point.weight_norms.end());
+  proto->mutable_off_mean_norms()->Assign(point.off_mean_norms.begin(), point.off_mean_norms.end());
+  proto->mutable_alignment()->Assign(point.alignment.begin(), point.alignment.end());
+  proto->mutable_second_layer_weights()->Assign(point.second_layer_weights.begin(),
+                                                point.second_layer_weights.end());
+  proto->set_test_accuracy(point.test_accuracy);
+  proto->set_test_loss(point.test_loss);
+  proto->set_drift_norm(point.drift_norm);
+}
+
+v1::TheoryLimit TheoryLimitToProto(const TheoryTrack& track) {
+  v1::TheoryLimit proto;
+  TheoryPointToProto(track.limit, proto.mutable_limit());
+  proto.set_converged(track.limit_converged);
+  proto.set_quadrature_error(track.quadrature_error);
+  proto.set_accuracy_error(track.accuracy_error);
+  proto.set_seconds(track.seconds);
   return proto;
 }
 
@@ -202,6 +227,7 @@ v1::Finished FinishedFromResult(const ExperimentResult& result, v1::FinishReason
   finished.set_final_test_loss(result.final_test_loss);
   finished.set_steps_done(result.steps_done);
   finished.set_time_done(result.time_done);
+  if (result.has_theory) *finished.mutable_theory() = TheoryLimitToProto(result.theory);
   return finished;
 }
 

@@ -34,6 +34,8 @@ v1::JobCostEstimate JobCostEstimateToProto(const JobCostEstimate& estimate);
 v1::AnalysisProgress AnalysisProgressToProto(const AnalysisProgress& progress);
 v1::Snapshot SnapshotToProto(const Snapshot& snapshot);
 v1::ClassifierRank ClassifierRankToProto(const ClassifierRank& rank);
+void TheoryPointToProto(const TheoryPoint& point, v1::TheoryPoint* proto);
+v1::TheoryLimit TheoryLimitToProto(const TheoryTrack& track);
 
 // SUCCEEDED for OK, CANCELLED for kCancelled, FAILED for every other code.
 v1::JobState TerminalStateFor(const Status& status);

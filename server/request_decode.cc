@@ -38,6 +38,10 @@ grpc::Status UndecodableRequestStatus(const std::string& method) {
 
 grpc::experimental::Interceptor* RequestDecodeInterceptorFactory::CreateServerInterceptor(
     grpc::experimental::ServerRpcInfo* info) {
+  // Only methods whose one request gRPC parses before the handler: in client- and bidi-
+  // streaming methods (reflection) a null received message also marks the end of the stream.
+  using Type = grpc::experimental::ServerRpcInfo::Type;
+  if (info->type() != Type::UNARY && info->type() != Type::SERVER_STREAMING) return nullptr;
   return new RequestDecodeInterceptor(info->method() == nullptr ? "" : info->method());
 }
 

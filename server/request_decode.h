@@ -5,7 +5,9 @@
 // runs (grpcpp/impl/codegen/server_callback_handlers.h). A client then cannot tell "this server
 // lacks the method" from "my bytes are wrong". The server's interceptor sees the same call: at
 // POST_RECV_MESSAGE the received message is null exactly when deserialization failed, and at
-// PRE_SEND_STATUS it rewrites that call's status. Calls whose request parsed are never touched.
+// PRE_SEND_STATUS it rewrites that call's status. Calls whose request parsed are never touched,
+// and client- or bidi-streaming calls (reflection) get no interceptor: for them a null message
+// is also the normal end of the client's stream.
 //
 // Thread-safety: one interceptor per call, driven by gRPC one hook batch at a time; the factory is
 // stateless.

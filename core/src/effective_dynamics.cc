@@ -167,6 +167,11 @@ Status TrialStep(const Rhs& rhs, const OdeState& s, double h, const EffectiveDyn
                             : Status::NumericalError("effective dynamics: state is not finite");
 }
 
+// What every drift evaluation returns once options.cancel fires.
+Status Cancelled() {
+  return Status::Cancelled("cancelled while integrating the effective dynamics");
+}
+
 // Advances s to exactly t_end.
 Status Advance(const Rhs& rhs, double t_end, const EffectiveDynamicsOptions& o, OdeState* s) {
   VectorXd y_new, f_new;
@@ -839,7 +844,8 @@ Status PredictKgmm(const KgmmDynamicsParams& params, const KgmmStatistics& initi
   if (st.ok() && options.fluctuations) st = MakePoints(k, low_options, false, &low);
   if (!st.ok()) return st;
   const auto drift_with = [&](const GaussianPoints& rule) {
-    return [&params, &rule, k](const VectorXd& y, VectorXd* f) {
+    return [&params, &rule, &options, k](const VectorXd& y, VectorXd* f) {
+      if (options.cancel && options.cancel()) return Cancelled();
       KgmmStatistics drift;
       const Status s = KgmmDriftWith(params, UnpackKgmm(y, k), rule, &drift);
       if (s.ok()) *f = PackKgmm(drift);
@@ -953,7 +959,8 @@ Status PredictXor(const XorDynamicsParams& params, const XorStatistics& initial,
   MakeLatticePoints(k, 4 * options.xor_lattice_points, &fine);
   MakeLatticePoints(k, options.lattice_points, &lattice);
   const auto drift_with = [&](const GaussianPoints& rule) {
-    return [&params, &rule, k](const VectorXd& y, VectorXd* f) {
+    return [&params, &rule, &options, k](const VectorXd& y, VectorXd* f) {
+      if (options.cancel && options.cancel()) return Cancelled();
       XorMoments mom;
       const XorStatistics s = UnpackXor(y, k);
       const Status status = XorMomentsWith(params, s, rule, &mom);

@@ -117,6 +117,18 @@ Status AnalyzeAndDeliver(TaskRun* run, ExperimentObserver* observer, Snapshot* s
   return Status::Ok();
 }
 
+// The effective-dynamics prediction at every scheduled time, made before the first SGD step
+// (it needs only the spec: the run's t = 0 statistics are redrawn exactly).
+Status PredictTheory(const ExperimentSpec& spec, const std::vector<long>& schedule,
+                     const CancelFn& cancel, ExperimentResult* result) {
+  std::vector<double> times;
+  times.reserve(schedule.size());
+  for (long step : schedule) times.push_back(step * spec.ResolvedStepSize());
+  const Status st = PredictRun(spec, times, cancel, &result->theory);
+  result->has_theory = st.ok();
+  return st;
+}
+
 }  // namespace
 
 int NumericalRank(const MatrixXd& a, double tol, std::vector<double>* singular_values) {
@@ -183,6 +195,10 @@ ExperimentResult RunExperiment(const ExperimentSpec& spec, ExperimentObserver* o
 
   const double step_size = spec.ResolvedStepSize();
   const std::vector<long> schedule = spec.SnapshotSteps();
+  if (spec.analysis.theory) {
+    result.status = PredictTheory(spec, schedule, cancel, &result);
+    if (!result.status.ok()) return result;
+  }
   Snapshot last;
   for (size_t index = 0; index < schedule.size(); ++index) {
     const auto interval_start = Clock::now();
@@ -195,6 +211,10 @@ ExperimentResult RunExperiment(const ExperimentSpec& spec, ExperimentObserver* o
 
     Snapshot snapshot = SnapshotAfterSgd(static_cast<int>(index), sgd.step(), step_size, window,
                                          SecondsSince(interval_start));
+    if (result.has_theory) {
+      snapshot.has_theory = true;
+      snapshot.theory = result.theory.points[index];
+    }
     result.status = AnalyzeAndDeliver(run.get(), observer, &snapshot, &result);
     if (!result.status.ok()) break;
     last = std::move(snapshot);

@@ -10,6 +10,7 @@
 
 #include "sgdspectra/core/gram_form.h"
 #include "sgdspectra/core/spec_fields.h"
+#include "sgdspectra/core/theory_track.h"
 #include "sgdspectra/core/types.h"
 
 namespace sgdspectra {
@@ -272,6 +273,13 @@ Status ExperimentSpec::ValidateAnalysisRules() const {
     return Status::InvalidArgument(
         "analysis.outlier_method: DECOY_NULL applies to hidden-space blocks only (the XOR "
         "second layer always uses it); choose it for no input-space block");
+  }
+  const int theory_max = task == TaskKind::kXor ? kMaxTheoryHidden : kMaxTheoryClasses;
+  if (analysis.theory && NumBlocks() > theory_max) {
+    return Status::InvalidArgument(
+        std::string("analysis.theory: the prediction takes ") +
+        (task == TaskKind::kXor ? "xor_task.hidden" : "kgmm.num_classes") +
+        " <= " + std::to_string(theory_max) + ", got " + std::to_string(NumBlocks()));
   }
   return Status::Ok();
 }

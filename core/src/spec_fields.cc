@@ -147,6 +147,8 @@ std::vector<SpecField> AnalysisFields() {
        Closed(0, 100)},
       {"analysis.density_steps", P::kZeroIsDefault, SGDSPECTRA_MEMBER(analysis.density_steps),
        Closed(2, 300)},
+      // k <= 8 (k-GMM) or K <= 8 (XOR): Validate().
+      {"analysis.theory", P::kAsIs, SGDSPECTRA_MEMBER(analysis.theory), std::nullopt},
   };
 }
 

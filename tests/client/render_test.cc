@@ -310,6 +310,38 @@ TEST(RenderTest, MarginalCountsNotApplicableAlignmentsAndAnUndeterminedVerdict) 
   EXPECT_EQ(lines.back(), "classifier rank 3 (expected 4, undetermined)");
 }
 
+// analysis.theory: measured / predicted beside each other. The measured alignment is computed
+// from the snapshot's norms: off 0.6 of |x| 1 gives sqrt(1 - 0.36) = 0.8.
+TEST(RenderTest, TheoryLinesShowMeasuredBesidePredicted) {
+  std::vector<v1::JobEvent> events(2);
+  events[0].set_job_id("job-t");
+  events[0].set_seq(1);
+  v1::Snapshot* snapshot = events[0].mutable_snapshot();
+  snapshot->set_test_accuracy(0.9);
+  snapshot->set_test_loss(0.25);
+  for (double norm : {1.0, 2.0}) snapshot->add_weight_norms(norm);
+  for (double off : {0.6, 2.0}) snapshot->add_off_mean_norms(off);
+  v1::TheoryPoint* theory = snapshot->mutable_theory();
+  theory->set_test_accuracy(0.95);
+  theory->set_test_loss(0.125);
+  for (double a : {0.75, 0.5}) theory->add_alignment(a);
+  for (double norm : {1.5, 2.5}) theory->add_weight_norms(norm);
+  events[1].set_job_id("job-t");
+  events[1].set_seq(2);
+  v1::TheoryLimit* limit = events[1].mutable_finished()->mutable_theory();
+  limit->set_converged(true);
+  limit->mutable_limit()->set_time(160);
+  limit->mutable_limit()->set_test_accuracy(0.97);
+  for (double a : {0.5, 1.0}) limit->mutable_limit()->add_alignment(a);
+  const std::string text = RenderAll(OutputFormat::kTable, events, false);
+  EXPECT_THAT(text, HasSubstr("  measured/predicted  test acc 0.9000/0.9500  "
+                              "test loss 0.2500/0.1250\n"));
+  EXPECT_THAT(text, HasSubstr("  align    c0 0.800/0.750  c1 0.000/0.500\n"));
+  EXPECT_THAT(text, HasSubstr("  |x|      c0 1.000/1.500  c1 2.000/2.500\n"));
+  EXPECT_THAT(text, HasSubstr("  predicted limit (t 160.0, settled): test acc 0.9700  "
+                              "test loss 0.0000  mean align 0.750"));
+}
+
 TEST(RenderTest, XorWithNoCoveredClusterSaysNone) {
   std::vector<v1::JobEvent> events = MakeXorEventStream();
   v1::ClassifierRank* rank = events.back().mutable_finished()->mutable_rank();

@@ -148,6 +148,78 @@ TEST(ServiceTest, AnXorJobStreamsEveryLayerAndMatchesADirectCoreRunBitForBit) {
   for (int i = 0; i < 4; ++i) EXPECT_EQ(result.second_layer(i), direct.second_layer(i));
 }
 
+// analysis.theory and analysis.density_probes: every snapshot carries the prediction at its own
+// time and every spectrum its density; the final event carries the prediction's limit. The
+// prediction starts from the job's own t = 0 statistics, so there it equals the measured ones
+// (read by the snapshot code); and the stream is what a direct core run of the recorded spec
+// gives, bit for bit. A job without them carries neither.
+TEST(ServiceTest, TheoryAndDensityStreamBesideTheMeasurementWhenAsked) {
+  InProcessServer server(TestDataDir());
+  ASSERT_TRUE(server.ok());
+  v1::JobSpec spec = TinySpec();
+  spec.mutable_analysis()->set_theory(true);
+  spec.mutable_analysis()->set_density_probes(3);
+  spec.mutable_analysis()->set_density_steps(10);
+  const StreamResult run = RunAll(server.stub(), spec);
+  ASSERT_TRUE(run.status.ok()) << run.status.error_message();
+  const v1::Finished& finished = run.events.back().finished();
+  ASSERT_EQ(finished.state(), v1::SUCCEEDED) << finished.error_message();
+  std::vector<v1::Snapshot> served;
+  for (const v1::JobEvent& event : run.events) {
+    if (event.has_snapshot()) served.push_back(event.snapshot());
+  }
+  ASSERT_EQ(served.size(), 4u);
+  for (const v1::Snapshot& snapshot : served) {
+    ASSERT_TRUE(snapshot.has_theory()) << snapshot.index();
+    EXPECT_EQ(snapshot.theory().time(), snapshot.time());
+    EXPECT_EQ(snapshot.theory().weight_mean_products_size(), 9);  // k x k, k = 3
+    for (const v1::Spectrum& spectrum : snapshot.spectra()) {
+      ASSERT_TRUE(spectrum.has_density());
+      double weight = 0;
+      for (double w : spectrum.density().node_weights()) weight += w;
+      EXPECT_NEAR(weight, 1.0, 1e-12);  // a probability measure over the block's spectrum
+    }
+  }
+  const v1::TheoryPoint& start = served.front().theory();
+  for (int i = 0; i < 9; ++i) {
+    EXPECT_NEAR(start.weight_mean_products(i), served.front().weight_mean_products(i), 1e-12);
+  }
+  for (int c = 0; c < 3; ++c) {
+    EXPECT_NEAR(start.weight_norms(c), served.front().weight_norms(c), 1e-12);
+  }
+  ASSERT_TRUE(finished.has_theory());
+  EXPECT_GE(finished.theory().limit().time(), 3.0);
+  EXPECT_EQ(finished.theory().limit().weight_norms_size(), 3);
+
+  ExperimentSpec core_spec;
+  ASSERT_TRUE(
+      server::JobSpecFromProto(run.events.front().accepted().resolved_spec(), 1, &core_spec).ok());
+  EXPECT_TRUE(core_spec.analysis.theory);
+  CollectingObserver observer;
+  const ExperimentResult direct = RunExperiment(core_spec, &observer, [] { return false; });
+  ASSERT_TRUE(direct.status.ok());
+  ASSERT_EQ(observer.snapshots.size(), served.size());
+  for (size_t i = 0; i < served.size(); ++i) {
+    ExpectSameMessage(WithoutTiming(served[i]), WithoutTiming(observer.snapshots[i]),
+                      "snapshot " + std::to_string(i));
+  }
+  v1::TheoryLimit direct_limit = server::FinishedFromResult(direct, v1::COMPLETED).theory();
+  direct_limit.set_seconds(finished.theory().seconds());
+  ExpectSameMessage(finished.theory(), direct_limit, "theory limit");
+
+  const StreamResult plain = RunAll(server.stub(), TinySpec());
+  ASSERT_TRUE(plain.status.ok());
+  for (const v1::JobEvent& event : plain.events) {
+    if (event.has_snapshot()) {
+      EXPECT_FALSE(event.snapshot().has_theory());
+      for (const v1::Spectrum& spectrum : event.snapshot().spectra()) {
+        EXPECT_FALSE(spectrum.has_density());
+      }
+    }
+  }
+  EXPECT_FALSE(plain.events.back().finished().has_theory());
+}
+
 TEST(ServiceTest, WatcherThatReattachesAfterEventJGetsJPlusOneToNExactlyOnce) {
   InProcessServer server(TestDataDir());
   ASSERT_TRUE(server.ok());

@@ -171,6 +171,20 @@ std::vector<InvalidSpecCase> InvalidSpecCases() {
       {"analysis.rank_tolerance", [&](v1::JobSpec* s) { analysis(s)->set_rank_tolerance(-0.1); }},
       {"analysis.threads", [&](v1::JobSpec* s) { analysis(s)->set_threads(-1); }},
       {"analysis.threads", [&](v1::JobSpec* s) { analysis(s)->set_threads(257); }},
+      {"analysis.density_probes", [&](v1::JobSpec* s) { analysis(s)->set_density_probes(-1); }},
+      {"analysis.density_probes", [&](v1::JobSpec* s) { analysis(s)->set_density_probes(101); }},
+      {"analysis.density_steps", [&](v1::JobSpec* s) { analysis(s)->set_density_steps(1); }},
+      {"analysis.density_steps", [&](v1::JobSpec* s) { analysis(s)->set_density_steps(301); }},
+      {"analysis.theory",
+       [&](v1::JobSpec* s) {  // the prediction takes k <= 8
+         kgmm(s)->set_num_classes(9);
+         analysis(s)->set_theory(true);
+       }},
+      {"analysis.theory",
+       [&](v1::JobSpec* s) {  // and K <= 8
+         xor_task(s)->set_hidden(9);
+         analysis(s)->set_theory(true);
+       }},
       {"progress_every_steps", [](v1::JobSpec* s) { s->set_progress_every_steps(-1); }},
       {"progress_every_steps",
        [](v1::JobSpec* s) { s->set_progress_every_steps(1000000000001LL); }},

@@ -86,6 +86,9 @@ struct EffectiveDynamicsOptions {
   // kinks; the lattice does, about 1e-4 at 2^13 points). quadrature_error compares with 4x.
   long xor_lattice_points = 1 << 13;
   double xor_limit_time = 100;
+  // Polled before every drift evaluation (milliseconds apart); true stops the prediction with
+  // StatusCode::kCancelled. Unset = never.
+  CancelFn cancel;
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -66,6 +66,10 @@ struct ExperimentResult {
   RowMatrix weights;      // parameters at the end (k x d; XOR: W, K x d), also after a stop
   VectorXd second_layer;  // XOR: v (K); empty for k-GMM
   RowMatrix means;        // the means: k x d (k-GMM) or 2 x d (XOR: mu, nu)
+  // With analysis.theory: the prediction made at the start (its limit is what the run's end is
+  // compared with).
+  bool has_theory = false;
+  TheoryTrack theory;
 };
 
 // spec must have passed Validate(); RunExperiment re-validates and fails with

@@ -95,6 +95,9 @@ struct AnalysisSpec {
   // Lanczos steps per probe, [2, 300].
   int density_probes = 0;
   int density_steps = 30;
+  // The effective-dynamics prediction beside each snapshot (theory_track.h): k-GMM with
+  // k <= kMaxTheoryClasses, XOR with K <= kMaxTheoryHidden.
+  bool theory = false;
 };
 
 // Random-stream versions (part of the reproducibility contract; a job records its version).

@@ -13,6 +13,7 @@
 #include "sgdspectra/core/eigensolver.h"
 #include "sgdspectra/core/outliers.h"
 #include "sgdspectra/core/spectral_density.h"
+#include "sgdspectra/core/theory_track.h"
 
 namespace sgdspectra {
 
@@ -92,6 +93,9 @@ struct Snapshot {
   double sgd_seconds = 0;       // wall time of the SGD steps since the previous snapshot
   double analysis_seconds = 0;  // wall time of this snapshot's analysis
   long total_products = 0;      // operator applications in this snapshot
+  // With analysis.theory: the effective-dynamics prediction at this snapshot's time.
+  bool has_theory = false;
+  TheoryPoint theory;
 };
 
 enum class RankVerdict { kFullRank = 0, kRankDeficient = 1, kUndetermined = 2 };
