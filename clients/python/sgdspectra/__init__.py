@@ -41,7 +41,8 @@ except ModuleNotFoundError as _error:
 from .types import (  # noqa: E402
     Accepted, AnalysisProgress, BlockKind, ClassifierRank, Event, Finished, FinishReason, Job,
     JobCostEstimate, JobResult, JobState, MatrixKind, OutlierMethod, Progress, RankVerdict,
-    ScheduleKind, SolverStats, SolveTarget, Snapshot, Spectrum, from_proto)
+    ScheduleKind, SolverStats, SolveTarget, Snapshot, Spectrum, TheoryLimit, TheoryPoint,
+    from_proto)
 from .client import (  # noqa: E402
     Client, EventStream, SgdSpectraError, as_job_spec, job_state, matrix_to_numpy, parse_target,
     tls_credentials, to_dict)
@@ -49,17 +50,18 @@ from .aio import AsyncClient, AsyncEventStream  # noqa: E402
 from .events import as_events, read_events, write_events  # noqa: E402
 from .frames import (  # noqa: E402
     Sweep, accepted_frame, density_frame, events_frame, finished_frame, jobs_frame, load_sweep,
-    progress_frame, snapshots_frame, spec_columns, spectra_frame, sweep_frame)
+    progress_frame, snapshots_frame, spec_columns, spectra_frame, sweep_frame, theory_frame)
 
 __all__ = [
     "Accepted", "AnalysisProgress", "AsyncClient", "AsyncEventStream", "BlockKind",
     "ClassifierRank", "Client", "Event", "EventStream", "FinishReason", "Finished", "Job",
     "JobCostEstimate", "JobResult", "JobState", "MatrixKind", "OutlierMethod", "Progress",
     "RankVerdict", "ScheduleKind", "SgdSpectraError", "Snapshot", "SolveTarget", "SolverStats",
-    "Spectrum",
+    "Spectrum", "TheoryLimit", "TheoryPoint",
     "Sweep", "accepted_frame", "as_events", "as_job_spec", "density_frame", "events_frame",
     "finished_frame",
     "from_proto", "job_state", "jobs_frame", "jobs_pb2", "jobs_pb2_grpc", "load_sweep",
     "matrix_to_numpy", "parse_target", "progress_frame", "read_events", "snapshots_frame",
-    "spec_columns", "spectra_frame", "sweep_frame", "tls_credentials", "to_dict", "write_events",
+    "spec_columns", "spectra_frame", "sweep_frame", "theory_frame", "tls_credentials", "to_dict",
+    "write_events",
 ]

@@ -39,7 +39,20 @@ snapshots_frame  one row per snapshot: job_id, seq, snapshot_index, step, time, 
                  test_accuracy, gradient_overlap, gradient_overlap_rank, num_classes, sgd_seconds,
                  analysis_seconds, total_products, num_means), then
                  weight_mean_products[c][a] (= x^c . mu_a; XOR W_i . mu / W_i . nu),
-                 off_mean_norms[c], weight_norms[c], second_layer_weights[i] (XOR), unix_ms.
+                 off_mean_norms[c], weight_norms[c], second_layer_weights[i] (XOR), unix_ms;
+                 with analysis.theory the prediction beside them as theory_<f> (theory_time,
+                 theory_test_accuracy, theory_test_loss, theory_drift_norm,
+                 theory_weight_mean_products[c][a], theory_weight_norms[c],
+                 theory_off_mean_norms[c], theory_alignment[c], theory_second_layer_weights[i];
+                 None/NaN, or no column, without it).
+theory_frame     one row per snapshot x block that carries a prediction (analysis.theory):
+                 job_id, seq, snapshot_index, step, time, block (the class / neuron index c),
+                 measured_alignment (sqrt(1 - (off_mean_norms[c] / weight_norms[c])^2), the
+                 alignment with span(means); NaN for a zero norm), predicted_alignment,
+                 measured_weight_norm, predicted_weight_norm, measured_off_mean_norm,
+                 predicted_off_mean_norm, measured_test_accuracy, predicted_test_accuracy,
+                 measured_test_loss, predicted_test_loss (the last four are per snapshot,
+                 repeated on each block's row; predicted ones are population values).
 progress_frame   one row per progress event: job_id, seq, unix_ms, steps_done, steps_total,
                  steps_per_second, is_analysis, analysis_<f> for every AnalysisProgress field
                  (snapshot_index, step, solves_done, solves_total, products_done,
@@ -72,6 +85,7 @@ from __future__ import annotations
 import collections.abc
 import dataclasses
 import json
+import math
 import os
 import re
 from typing import Dict, List
@@ -80,12 +94,13 @@ from google.protobuf import json_format
 
 from .events import as_events, is_sweep_folder, read_events
 from .types import (AnalysisProgress, ClassifierRank, Event, JobCostEstimate, ProtoEnum,
-                    ProtoMessage, SolverStats, Spectrum, is_repeated)
+                    ProtoMessage, SolverStats, Spectrum, TheoryPoint, is_repeated)
 from .v1 import jobs_pb2
 
 __all__ = [
-    "Sweep", "accepted_frame", "events_frame", "finished_frame", "jobs_frame", "load_sweep",
-    "progress_frame", "snapshots_frame", "spec_columns", "spectra_frame", "sweep_frame",
+    "Sweep", "accepted_frame", "density_frame", "events_frame", "finished_frame", "jobs_frame",
+    "load_sweep", "progress_frame", "snapshots_frame", "spec_columns", "spectra_frame",
+    "sweep_frame", "theory_frame",
 ]
 
 
@@ -114,6 +129,11 @@ DENSITY_COLUMNS = ["job_id", "seq", "snapshot_index", "step", "time", "matrix", 
                    "block_index", "probe", "node_value", "node_weight", "trace", "trace_stderr",
                    "products"]
 SNAPSHOT_COLUMNS = ["job_id", "seq", "snapshot_index", "step", "time"]
+THEORY_COLUMNS = ["job_id", "seq", "snapshot_index", "step", "time", "block",
+                  "measured_alignment", "predicted_alignment", "measured_weight_norm",
+                  "predicted_weight_norm", "measured_off_mean_norm", "predicted_off_mean_norm",
+                  "measured_test_accuracy", "predicted_test_accuracy", "measured_test_loss",
+                  "predicted_test_loss"]
 PROGRESS_COLUMNS = (["job_id", "seq", "unix_ms", "steps_done", "steps_total", "steps_per_second",
                      "is_analysis"] + _names(AnalysisProgress.descriptor(), "analysis_"))
 FINISHED_COLUMNS = (["job_id", "seq", "unix_ms", "state", "reason", "error_message",
@@ -305,18 +325,62 @@ def _snapshot_rows(event, base, out):
     row = dict(base, job_id=event.job_id, seq=event.seq, snapshot_index=snapshot.index,
                step=snapshot.step, time=snapshot.time)
     flatten(snapshot, snapshot.descriptor(), "", row,
-            skip=("index", "step", "time", "spectra", "weight_mean_products"))
-    products = snapshot.weight_mean_products
+            skip=("index", "step", "time", "spectra", "weight_mean_products", "theory"))
+    _add_products(row, "weight_mean_products", snapshot.weight_mean_products, snapshot)
+    if snapshot.theory is not None:
+        # The prediction in the measured columns' layout, products as [c][a] too.
+        flatten(snapshot.theory, snapshot.theory.descriptor(), "theory_", row,
+                skip=("weight_mean_products",))
+        _add_products(row, "theory_weight_mean_products", snapshot.theory.weight_mean_products,
+                      snapshot)
+    else:  # the scalar columns exist (None) for every snapshot, as for any unset message
+        flatten(None, TheoryPoint.descriptor(), "theory_", row)
+    row["unix_ms"] = event.unix_ms
+    out.append(row)
+
+
+def _add_products(row, name, products, snapshot):
+    """num_classes x num_means products as name[c][a]; flat name[i] when num_means is unknown."""
     k, means = snapshot.num_classes, snapshot.num_means
     if means > 0 and len(products) == k * means:
         for c in range(k):
             for a in range(means):
-                row["weight_mean_products[%d][%d]" % (c, a)] = float(products[c * means + a])
+                row["%s[%d][%d]" % (name, c, a)] = float(products[c * means + a])
     else:  # no num_means (a server older than the field): flat indexes
         for i, value in enumerate(products.tolist()):
-            row["weight_mean_products[%d]" % i] = value
-    row["unix_ms"] = event.unix_ms
-    out.append(row)
+            row["%s[%d]" % (name, i)] = value
+
+
+def _alignment_with_means(off_mean_norm, norm):
+    """|P x| / |x| = sqrt(1 - (|x - P x| / |x|)^2), P the projector on span(means); rounding
+    can make the ratio exceed 1 by an ulp (a block orthogonal to the means): clipped to 0."""
+    if not norm > 0:
+        return float("nan")
+    ratio = off_mean_norm / norm
+    return math.sqrt(max(0.0, 1.0 - ratio * ratio))
+
+
+def _theory_rows(event, base, out):
+    snapshot = event.snapshot
+    if snapshot is None or snapshot.theory is None:
+        return
+    head = _snapshot_head(event, base)
+    theory = snapshot.theory
+
+    def entry(values, c):
+        return float(values[c]) if c < len(values) else float("nan")
+
+    blocks = max(len(snapshot.weight_norms), len(theory.weight_norms))
+    for c in range(blocks):
+        norm, off = entry(snapshot.weight_norms, c), entry(snapshot.off_mean_norms, c)
+        out.append(dict(
+            head, block=c, measured_alignment=_alignment_with_means(off, norm),
+            predicted_alignment=entry(theory.alignment, c), measured_weight_norm=norm,
+            predicted_weight_norm=entry(theory.weight_norms, c), measured_off_mean_norm=off,
+            predicted_off_mean_norm=entry(theory.off_mean_norms, c),
+            measured_test_accuracy=snapshot.test_accuracy,
+            predicted_test_accuracy=theory.test_accuracy,
+            measured_test_loss=snapshot.test_loss, predicted_test_loss=theory.test_loss))
 
 
 def _progress_rows(event, base, out):
@@ -382,6 +446,13 @@ def density_frame(events):
 def snapshots_frame(events):
     """One row per snapshot (columns: module docstring)."""
     return _build(events, _snapshot_rows, SNAPSHOT_COLUMNS, _indexed_last)
+
+
+def theory_frame(events):
+    """One row per snapshot and block with the effective-dynamics prediction beside the
+    measurement (analysis.theory; columns: module docstring); empty when no snapshot carries
+    one."""
+    return _build(events, _theory_rows, THEORY_COLUMNS)
 
 
 def progress_frame(events):

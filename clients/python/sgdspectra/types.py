@@ -38,7 +38,7 @@ __all__ = [
     "AnalysisProgress", "Accepted", "BlockKind", "ClassifierRank", "Event", "FinishReason",
     "Finished", "Job", "JobCostEstimate", "JobResult", "JobState", "MatrixKind",
     "OutlierMethod", "Progress", "ScheduleKind", "SolveTarget", "SolverStats", "Snapshot",
-    "Spectrum", "from_proto", "enum_for",
+    "Spectrum", "TheoryLimit", "TheoryPoint", "from_proto", "enum_for",
 ]
 
 
@@ -439,6 +439,34 @@ class Spectrum(ProtoMessage):
         return self.top_eigenvalues[:self.outlier_count]
 
 
+@_message("sgdspectra.v1.TheoryPoint")
+class TheoryPoint(ProtoMessage):
+    """The effective-dynamics prediction (d -> infinity) at one time, in Snapshot's layout
+    (analysis.theory). The measured alignment of block c with span(means) is
+    sqrt(1 - (off_mean_norms[c] / weight_norms[c])^2), to compare with `alignment[c]`."""
+
+    time: float = 0.0
+    weight_mean_products: np.ndarray = _floats()  # num_classes x num_means, as in Snapshot
+    weight_norms: np.ndarray = _floats()
+    off_mean_norms: np.ndarray = _floats()
+    alignment: np.ndarray = _floats()  # |P x^c| / |x^c|, P the projector on span(means)
+    second_layer_weights: np.ndarray = _floats()  # XOR: v
+    test_accuracy: float = 0.0  # population values (an infinite test sample)
+    test_loss: float = 0.0
+    drift_norm: float = 0.0  # max |du/dt| at this time: 0 at a fixed point
+
+
+@_message("sgdspectra.v1.TheoryLimit")
+class TheoryLimit(ProtoMessage):
+    """Where the prediction's ODE settles and how well it was computed (Finished.theory)."""
+
+    limit: Optional[TheoryPoint] = None
+    converged: bool = False
+    quadrature_error: float = 0.0
+    accuracy_error: float = 0.0
+    seconds: float = 0.0
+
+
 @_message("sgdspectra.v1.Snapshot")
 class Snapshot(ProtoMessage):
     index: int = 0
@@ -461,6 +489,7 @@ class Snapshot(ProtoMessage):
     total_products: int = 0
     num_means: int = 0
     second_layer_weights: np.ndarray = _floats()
+    theory: Optional[TheoryPoint] = None  # with analysis.theory; None when absent
 
     @property
     def weight_mean_matrix(self):
@@ -504,6 +533,7 @@ class Finished(ProtoMessage):
     final_test_loss: float = 0.0
     steps_done: int = 0
     time_done: float = 0.0
+    theory: Optional[TheoryLimit] = None  # with analysis.theory; None when absent
 
     @property
     def ended_by_server(self):

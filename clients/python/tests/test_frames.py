@@ -31,7 +31,8 @@ from google.protobuf import json_format  # noqa: E402
 from sgdspectra import frames, jobs_pb2  # noqa: E402
 
 COVERED_MESSAGES = ("JobEvent", "Accepted", "JobCostEstimate", "Progress", "AnalysisProgress",
-                    "Snapshot", "Spectrum", "SolverStats", "Finished", "ClassifierRank")
+                    "Snapshot", "Spectrum", "SolverStats", "Finished", "ClassifierRank",
+                    "TheoryPoint", "TheoryLimit")
 
 
 def cell(field, value):
@@ -134,11 +135,19 @@ class FramesTest(unittest.TestCase):
             self.expect.visit(snapshot, snapshot.DESCRIPTOR.fields_by_name[name])
         self.assertEqual(row["snapshot_index"], snapshot.index)
         self.assert_row(row, self.expect.cells(
-            snapshot, skip=("index", "spectra", "weight_mean_products")))
+            snapshot, skip=("index", "spectra", "weight_mean_products", "theory")))
         for c in range(2):
             for a in range(3):
                 self.assertEqual(row["weight_mean_products[%d][%d]" % (c, a)],
                                  snapshot.weight_mean_products[c * 3 + a])
+        # The prediction beside it: theory_<f>, its products as [c][a] like the measured ones.
+        self.expect.visit(snapshot, snapshot.DESCRIPTOR.fields_by_name["theory"])
+        theory = snapshot.theory
+        self.assertEqual(len(theory.weight_mean_products), 2)  # the filler's two entries
+        self.assert_row(row, self.expect.cells(theory, "theory_", skip=("weight_mean_products",)))
+        self.expect.visit(theory, theory.DESCRIPTOR.fields_by_name["weight_mean_products"])
+        for i, value in enumerate(theory.weight_mean_products):  # 2 != 2 x 3: flat indexes
+            self.assertEqual(row["theory_weight_mean_products[%d]" % i], value)
 
         # spectra: one row per eigenvalue, the spectrum's fields and solver_/edge_solver_
         frame = sgdspectra.spectra_frame([ev["snapshot"]])
@@ -190,6 +199,72 @@ class FramesTest(unittest.TestCase):
         wanted = {(name, field.name) for name in COVERED_MESSAGES
                   for field in jobs_pb2.DESCRIPTOR.message_types_by_name[name].fields}
         self.assertEqual(wanted - self.expect.visited, set())
+
+    def theory_events(self):
+        """Two snapshots of a k = 2 job, the first with a prediction, the second without."""
+        first = jobs_pb2.JobEvent(job_id="j-t", seq=5)
+        snapshot = first.snapshot
+        snapshot.index, snapshot.step, snapshot.time = 1, 20, 0.5
+        snapshot.num_classes, snapshot.num_means = 2, 2
+        snapshot.weight_norms.extend([1.0, 2.0])
+        snapshot.off_mean_norms.extend([0.6, 2.0])  # alignments 0.8 and 0
+        snapshot.weight_mean_products.extend([0.75, -0.25, 0.0, 0.0])
+        snapshot.test_accuracy, snapshot.test_loss = 0.75, 0.5
+        theory = snapshot.theory
+        theory.time = 0.5
+        theory.weight_norms.extend([1.25, 1.5])
+        theory.off_mean_norms.extend([0.75, 0.9])
+        theory.alignment.extend([0.8, 0.8])
+        theory.weight_mean_products.extend([0.5, -0.5, -0.25, 0.25])
+        theory.test_accuracy, theory.test_loss = 0.8125, 0.4375
+        second = jobs_pb2.JobEvent(job_id="j-t", seq=6)
+        second.snapshot.CopyFrom(snapshot)
+        second.snapshot.index, second.snapshot.step = 2, 40
+        second.snapshot.ClearField("theory")
+        return [first, second]
+
+    def test_theory_frame_puts_prediction_beside_measurement(self):
+        frame = sgdspectra.theory_frame(self.theory_events())
+        self.assertEqual(list(frame.columns), frames.THEORY_COLUMNS)
+        self.assertEqual(len(frame), 2)  # two blocks of the first snapshot; none of the second
+        self.assertEqual(list(frame["block"]), [0, 1])
+        self.assertEqual(set(frame["snapshot_index"]), {1})
+        self.assertEqual(list(frame["seq"]), [5, 5])
+        self.assertEqual(list(frame["step"]), [20, 20])
+        self.assertEqual(list(frame["time"]), [0.5, 0.5])
+        # off 0.6 of norm 1.0: sqrt(1 - 0.36) = 0.8 (to rounding); off 2 of norm 2: exactly 0.
+        self.assertAlmostEqual(frame["measured_alignment"][0], 0.8, places=15)
+        self.assertEqual(frame["measured_alignment"][1], 0.0)
+        self.assertEqual(list(frame["predicted_alignment"]), [0.8, 0.8])
+        self.assertEqual(list(frame["measured_weight_norm"]), [1.0, 2.0])
+        self.assertEqual(list(frame["predicted_weight_norm"]), [1.25, 1.5])
+        self.assertEqual(list(frame["measured_off_mean_norm"]), [0.6, 2.0])
+        self.assertEqual(list(frame["predicted_off_mean_norm"]), [0.75, 0.9])
+        self.assertEqual(list(frame["measured_test_accuracy"]), [0.75, 0.75])
+        self.assertEqual(list(frame["predicted_test_accuracy"]), [0.8125, 0.8125])
+        self.assertEqual(list(frame["measured_test_loss"]), [0.5, 0.5])
+        self.assertEqual(list(frame["predicted_test_loss"]), [0.4375, 0.4375])
+        # A zero norm has no direction: NaN, not an error.
+        events = self.theory_events()
+        events[0].snapshot.weight_norms[1] = 0.0
+        events[0].snapshot.off_mean_norms[1] = 0.0
+        self.assertTrue(math.isnan(sgdspectra.theory_frame(events)["measured_alignment"][1]))
+        # Without predictions: no rows, the contract's columns.
+        self.assertEqual(list(sgdspectra.theory_frame(events[1:]).columns),
+                         frames.THEORY_COLUMNS)
+        self.assertEqual(len(sgdspectra.theory_frame(events[1:])), 0)
+
+    def test_snapshots_frame_theory_columns(self):
+        frame = sgdspectra.snapshots_frame(self.theory_events())
+        with_theory, without = frame.iloc[0], frame.iloc[1]
+        self.assertEqual(with_theory["theory_test_accuracy"], 0.8125)
+        self.assertEqual(with_theory["theory_alignment[1]"], 0.8)
+        # [c][a] as the measured products: x^1 . mu_0 is entry 1 * 2 + 0 = 2, -0.25.
+        self.assertEqual(with_theory["theory_weight_mean_products[1][0]"], -0.25)
+        self.assertEqual(with_theory["weight_mean_products[1][0]"], 0.0)
+        # The snapshot without a prediction: empty theory columns.
+        self.assertTrue(pandas.isna(without["theory_time"]))
+        self.assertTrue(pandas.isna(without["theory_alignment[0]"]))
 
     def test_events_frame_and_jobs_frame(self):
         frame = sgdspectra.events_frame(list(self.events.values()))

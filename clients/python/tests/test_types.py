@@ -151,6 +151,77 @@ class RoundTripTest(unittest.TestCase):
         self.assertEqual(event.to_dict()["finished"]["state"], "SUCCEEDED")
 
 
+class TheoryTest(unittest.TestCase):
+    """Snapshot.theory and Finished.theory (analysis.theory): present when the server set them,
+    None otherwise (message presence), and back to the same message."""
+
+    def snapshot_with_theory(self):
+        snapshot = jobs_pb2.Snapshot(index=2, time=1.5, num_classes=2, num_means=2,
+                                     weight_norms=[1.0, 2.0], off_mean_norms=[0.6, 1.2])
+        snapshot.theory.time = 1.5
+        snapshot.theory.weight_mean_products.extend([0.5, -0.25, -0.5, 0.75])
+        snapshot.theory.weight_norms.extend([1.0, 2.0])
+        snapshot.theory.off_mean_norms.extend([0.6, 1.6])
+        snapshot.theory.alignment.extend([0.8, 0.6])
+        snapshot.theory.test_accuracy = 0.875
+        snapshot.theory.test_loss = 0.375
+        snapshot.theory.drift_norm = 0.0625
+        return snapshot
+
+    def test_snapshot_theory_present(self):
+        message = self.snapshot_with_theory()
+        snapshot = sgdspectra.Snapshot.from_proto(message)
+        self.assertEqual(snapshot.extra, {})
+        theory = snapshot.theory
+        self.assertIsInstance(theory, sgdspectra.TheoryPoint)
+        self.assertEqual(theory.extra, {})
+        self.assertEqual(theory.time, 1.5)
+        np.testing.assert_array_equal(theory.weight_mean_products, [0.5, -0.25, -0.5, 0.75])
+        np.testing.assert_array_equal(theory.weight_norms, [1.0, 2.0])
+        np.testing.assert_array_equal(theory.off_mean_norms, [0.6, 1.6])
+        np.testing.assert_array_equal(theory.alignment, [0.8, 0.6])
+        self.assertEqual(theory.second_layer_weights.dtype, np.float64)
+        self.assertEqual(len(theory.second_layer_weights), 0)  # k-GMM: no v
+        self.assertEqual((theory.test_accuracy, theory.test_loss, theory.drift_norm),
+                         (0.875, 0.375, 0.0625))
+        self.assertEqual(snapshot.to_proto(), message)
+
+    def test_snapshot_theory_absent_is_none(self):
+        message = self.snapshot_with_theory()
+        message.ClearField("theory")
+        snapshot = sgdspectra.Snapshot.from_proto(message)
+        self.assertIsNone(snapshot.theory)
+        self.assertFalse(snapshot.to_proto().HasField("theory"))
+        # Present but empty (every field at its default) is not None: presence, not content.
+        message.theory.SetInParent()
+        self.assertIsNotNone(sgdspectra.Snapshot.from_proto(message).theory)
+
+    def test_finished_theory_present_and_absent(self):
+        message = jobs_pb2.Finished(state=jobs_pb2.SUCCEEDED)
+        self.assertIsNone(sgdspectra.Finished.from_proto(message).theory)
+        message.theory.converged = True
+        message.theory.quadrature_error = 2.5e-9
+        message.theory.accuracy_error = 1e-4
+        message.theory.seconds = 3.25
+        message.theory.limit.time = 1000.0
+        message.theory.limit.alignment.extend([0.96875, 0.9375])
+        message.theory.limit.test_accuracy = 0.99
+        finished = sgdspectra.Finished.from_proto(message)
+        self.assertIsInstance(finished.theory, sgdspectra.TheoryLimit)
+        self.assertIs(finished.theory.converged, True)
+        self.assertEqual(finished.theory.quadrature_error, 2.5e-9)
+        self.assertEqual(finished.theory.accuracy_error, 1e-4)
+        self.assertEqual(finished.theory.seconds, 3.25)
+        self.assertIsInstance(finished.theory.limit, sgdspectra.TheoryPoint)
+        self.assertEqual(finished.theory.limit.time, 1000.0)
+        np.testing.assert_array_equal(finished.theory.limit.alignment, [0.96875, 0.9375])
+        self.assertEqual(finished.theory.limit.test_accuracy, 0.99)
+        self.assertEqual(finished.to_proto(), message)
+        # A limit message that is not set inside a set TheoryLimit is None too.
+        message.theory.ClearField("limit")
+        self.assertIsNone(sgdspectra.Finished.from_proto(message).theory.limit)
+
+
 class NewFieldTest(unittest.TestCase):
     """A dataclass that lacks proto fields stands for one made before a field was added."""
 

@@ -83,6 +83,13 @@ def snapshots_frame(events):
     return _conform(frames.snapshots_frame(events))
 
 
+def density_frame(events):
+    """sgdspectra.frames.density_frame, enum columns as names."""
+    from .. import frames
+
+    return _conform(frames.density_frame(events))
+
+
 def sweep_frame(folder):
     """sgdspectra.frames.sweep_frame."""
     from .. import frames
@@ -113,7 +120,8 @@ def as_events(source, name=""):
 class JobData:
     """One job for the figures: its id, resolved spec (a plain dict with snake_case keys; {}
     when the Accepted event is missing), the Accepted and Finished events (plain dicts or None),
-    its frames (spectra_frame, snapshots_frame) and where it came from."""
+    its frames (spectra_frame, snapshots_frame, density_frame: empty without
+    analysis.density_probes; None when not loaded) and where it came from."""
 
     job_id: str
     spec: dict
@@ -122,6 +130,7 @@ class JobData:
     spectra: object  # pandas.DataFrame
     snapshots: object  # pandas.DataFrame
     source: str = ""
+    density: object = None  # pandas.DataFrame
 
     @property
     def label(self):
@@ -154,4 +163,5 @@ def load_job(events, source=""):
             finished = normalize(event.finished)
     return JobData(job_id=job_id, spec=(accepted or {}).get("resolved_spec", {}),
                    accepted=accepted, finished=finished, spectra=spectra_frame(items),
-                   snapshots=snapshots_frame(items), source=source)
+                   snapshots=snapshots_frame(items), source=source,
+                   density=density_frame(items))

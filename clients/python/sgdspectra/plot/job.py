@@ -23,8 +23,16 @@ dict {job_id: any of those} for several runs; None draws no overlay.
   spectrum_figure       one snapshot: per matrix and block kind a histogram of the top
                         eigenvalues with each block's outlier threshold (and the BBP lines at
                         t = 0)
+  means_alignment_figure
+                        per block: the alignment |P x^c| / |x^c| with span(means), measured
+                        (sqrt(1 - (off-mean norm / norm)^2)) and predicted
   runs_figure           several runs: mean class / neuron alignment, test accuracy, test loss,
                         off-mean norm relative to t = 0, one line per run
+
+With analysis.theory the snapshots carry the effective-dynamics prediction (the snapshots
+frame's theory_<f> columns): the accuracy, loss, norms, mean-products, second-layer and
+means-alignment figures then draw it beside each measured series, dashed in the series' colour
+(gid "predicted", legend "predicted"); without it they are drawn as before.
 """
 
 import collections.abc
@@ -439,12 +447,61 @@ def alignment_figure(spectra, *, spec=None, blocks_shown=DEFAULT_BLOCKS_SHOWN, l
 
 
 # ---------------------------------------------------------------------------------------------
+# Predictions beside the measurements (analysis.theory)
+
+PREDICTED_LINESTYLE = "--"
+PREDICTED_CAPTION = (" Dashed, in each series' colour: the effective-dynamics prediction (the "
+                     "d → ∞ limit of SGD's summary statistics from the job's own t = 0 values; "
+                     "population accuracy and loss; docs/THEORY.md).")
+
+
+def _predicted_series(rows, column):
+    """(t, y) of a prediction column (theory_<f>) in one run's snapshot rows (sorted by time),
+    at the snapshots that carry a prediction; None when none does."""
+    if column not in rows or "theory_time" not in rows:
+        return None
+    values = rows[column].astype(float)
+    sel = rows[values.notna()]
+    if sel.empty:
+        return None
+    return sel["theory_time"].to_numpy(dtype=float), values[values.notna()].to_numpy()
+
+
+def _draw_predicted(ax, rows, column, color, transform=None):
+    """Draws the prediction `column` dashed in `color` (y -> transform(y) first); the line or
+    None."""
+    series = _predicted_series(rows, column)
+    if series is None:
+        return None
+    t, y = series
+    if transform is not None:
+        y = transform(y)
+    line, = ax.plot(t, y, color=color, linestyle=PREDICTED_LINESTYLE, linewidth=1.2,
+                    alpha=0.9, gid="predicted", label="predicted")
+    return line
+
+
+def _predicted_entry():
+    """The legend entry of the dashed prediction lines."""
+    return (proxy("", linestyle=PREDICTED_LINESTYLE, color="#444444"), "predicted")
+
+
+def has_predictions(snapshots):
+    """True when some snapshot of the frame carries a prediction (analysis.theory)."""
+    return "theory_time" in snapshots and bool(snapshots["theory_time"].notna().any())
+
+
+# ---------------------------------------------------------------------------------------------
 # Per-snapshot metrics
 
 
 def _metric_figure(snapshots, name, section, columns, ylabel, title, caption, *, spec=None,
-                   labels=None, ylim=None, max_legend=MAX_LEGEND, skip_empty_window=()):
-    """Each column against t, per run; `columns` = [(column, legend text)]."""
+                   labels=None, ylim=None, max_legend=MAX_LEGEND, skip_empty_window=(),
+                   predicted=None):
+    """Each column against t, per run; `columns` = [(column, legend text)]; `predicted` =
+    {column: its prediction's column}, drawn dashed where the snapshots carry it."""
+    predicted = predicted or {}
+    drew_predicted = False
     jobs = job_ids(snapshots)
     params = _params_by_job(spec, jobs)
     names = _run_labels(params, jobs, labels)
@@ -466,6 +523,9 @@ def _metric_figure(snapshots, name, section, columns, ylabel, title, caption, *,
             line, = ax.plot(sel["time"], sel[column], linewidth=1.6 if c == 0 else 1.1,
                             markersize=3.5, markerfacecolor="white" if c > 0 else kw["color"],
                             gid="series", **kw)
+            if column in predicted:
+                drew_predicted |= _draw_predicted(ax, rows, predicted[column],
+                                                  kw["color"]) is not None
             if single:
                 handles.append(line)
                 texts.append(text)
@@ -475,6 +535,9 @@ def _metric_figure(snapshots, name, section, columns, ylabel, title, caption, *,
     if not single:
         fixed = [(proxy("", linestyle=("-", ":", "-.", "--")[c]), text)
                  for c, (_, text) in enumerate(columns)]
+    if drew_predicted:
+        fixed.append(_predicted_entry())
+        figure.sgdspectra["caption"] += PREDICTED_CAPTION
     apply_time_axis(ax, _time_scale(snapshots, params, jobs))
     ax.set_ylabel(ylabel)
     if ylim:
@@ -496,7 +559,8 @@ def accuracy_figure(snapshots, *, spec=None, labels=None, max_legend=MAX_LEGEND)
         "Test accuracy on the job's test sample and the mean train accuracy over the SGD "
         "samples since the previous snapshot (none at t = 0), against t.",
         spec=spec, labels=labels, ylim=(-0.02, 1.04), max_legend=max_legend,
-        skip_empty_window=("train_accuracy",))
+        skip_empty_window=("train_accuracy",),
+        predicted={"test_accuracy": "theory_test_accuracy"})
 
 
 def loss_figure(snapshots, *, spec=None, labels=None, max_legend=MAX_LEGEND):
@@ -507,7 +571,8 @@ def loss_figure(snapshots, *, spec=None, labels=None, max_legend=MAX_LEGEND):
         "cross-entropy (data-fit part)", "loss against t",
         "Mean data-fit cross-entropy on the test sample and over the SGD samples since the "
         "previous snapshot (none at t = 0), against t.",
-        spec=spec, labels=labels, max_legend=max_legend, skip_empty_window=("train_loss",))
+        spec=spec, labels=labels, max_legend=max_legend, skip_empty_window=("train_loss",),
+        predicted={"test_loss": "theory_test_loss"})
 
 
 def gradient_overlap_figure(snapshots, *, spec=None, labels=None, max_legend=MAX_LEGEND):
@@ -540,37 +605,56 @@ def _is_xor(snapshots, params):
     return bool(_indexed_columns(snapshots, "second_layer_weights"))
 
 
+def _block_norms(snapshots, spec, labels):
+    """What the per-block norm figures share: (jobs, params, run names, is XOR, the block's
+    symbol pattern, {block: off_mean_norms column}, {block: weight_norms column})."""
+    jobs = job_ids(snapshots)
+    params = _params_by_job(spec, jobs)
+    xor = _is_xor(snapshots, params)
+    return (jobs, params, _run_labels(params, jobs, labels), xor, "W_%d" if xor else "x^%d",
+            _indexed_columns(snapshots, "off_mean_norms"),
+            _indexed_columns(snapshots, "weight_norms"))
+
+
 def norms_figure(snapshots, *, spec=None, labels=None, blocks_shown=None,
                  max_legend=MAX_LEGEND):
     """Per block: the norm of the parameters off span(means), their norm, and the off-mean norm
     relative to its value at t = 0 (docs/SCIENCE.md K5: without a ridge it does not decay)."""
-    jobs = job_ids(snapshots)
-    params = _params_by_job(spec, jobs)
-    names = _run_labels(params, jobs, labels)
-    xor = _is_xor(snapshots, params)
-    unit = "W_%d" if xor else "x^%d"
-    off = _indexed_columns(snapshots, "off_mean_norms")
-    norms = _indexed_columns(snapshots, "weight_norms")
+    jobs, params, names, xor, unit, off, norms = _block_norms(snapshots, spec, labels)
     if blocks_shown is not None:
         off = {i: c for i, c in off.items() if i < blocks_shown}
         norms = {i: c for i, c in norms.items() if i < blocks_shown}
     figure, axes = new_figure(
         "norms", "Norms", "", width=15.0, height=4.0, ncols=3)
-    panels = [(axes[0][0], off, "norm off span(means)", "norm off the means' span", False),
-              (axes[0][1], norms, "norm of the parameters", "norm", False),
-              (axes[0][2], off, "off-mean norm relative to t = 0", "ratio to t = 0", True)]
+    panels = [(axes[0][0], off, "norm off span(means)", "norm off the means' span", False,
+               "theory_off_mean_norms"),
+              (axes[0][1], norms, "norm of the parameters", "norm", False, "theory_weight_norms"),
+              (axes[0][2], off, "off-mean norm relative to t = 0", "ratio to t = 0", True,
+               "theory_off_mean_norms")]
     scale = _time_scale(snapshots, params, jobs)
-    for ax, columns, title, ylabel, relative in panels:
+    drew_predicted = False
+
+    def relative_to_first(y):
+        return y / y[0] if len(y) and y[0] != 0 else y * math.nan
+
+    for ax, columns, title, ylabel, relative, theory_prefix in panels:
         handles, texts = [], []
+        fixed = []
         n = 0
         for job in jobs:
             rows = snapshots[snapshots["job_id"] == job].sort_values("time")
             for i, column in columns.items():
                 y = rows[column].to_numpy(dtype=float)
                 if relative:
-                    y = y / y[0] if len(y) and y[0] != 0 else y * math.nan
+                    y = relative_to_first(y)
+                kw = series_style(n)
                 line, = ax.plot(rows["time"], y, linewidth=1.5, markersize=3.5, gid="series",
-                                **series_style(n))
+                                **kw)
+                # The prediction relative to its own t = 0 value (= the measured one there).
+                if _draw_predicted(ax, rows, "%s[%d]" % (theory_prefix, i), kw["color"],
+                                   relative_to_first if relative else None) is not None:
+                    drew_predicted = True
+                    fixed = [_predicted_entry()]
                 n += 1
                 handles.append(line)
                 texts.append((unit % i) + ("" if len(jobs) == 1 else " " + names[job]))
@@ -578,13 +662,14 @@ def norms_figure(snapshots, *, spec=None, labels=None, blocks_shown=None,
         ax.set_ylabel(ylabel)
         ax.set_ylim(bottom=0)
         apply_time_axis(ax, scale)
-        fitted_legend(ax, handles, texts, max_legend, outside=False)
+        fitted_legend(ax, handles, texts, max_legend, outside=False, fixed=fixed)
     figure.suptitle(_headline(params, jobs), fontsize="medium")
     what = "W_i (neuron i)" if xor else "x^c (class c)"
     figure.sgdspectra["caption"] = (
         "Per %s: the norm of the part off the span of the means (left), the whole norm "
         "(middle) and the off-mean norm relative to its value at t = 0 (right; docs/SCIENCE.md "
-        "K5: without a ridge it does not decay), against t." % what)
+        "K5: without a ridge it does not decay), against t." % what
+        + (PREDICTED_CAPTION if drew_predicted else ""))
     return figure
 
 
@@ -621,8 +706,9 @@ def mean_products_figure(snapshots, *, spec=None, labels=None, blocks_shown=DEFA
                    lambda c, a: "a = %d" % a) for i, c in enumerate(units)]
         for i in range(len(units), nrows * ncols):
             axes[i // ncols][i % ncols].set_visible(False)
+    drew_predicted = False
     for ax, pairs, title, text_of in panels:
-        handles, texts = [], []
+        handles, texts, fixed = [], [], []
         n = 0
         for job in jobs:
             rows = snapshots[snapshots["job_id"] == job].sort_values("time")
@@ -631,21 +717,25 @@ def mean_products_figure(snapshots, *, spec=None, labels=None, blocks_shown=DEFA
                 if column is None:
                     continue
                 diagonal = not xor and c == a
+                kw = series_style(n)
                 line, = ax.plot(rows["time"], rows[column], linewidth=2.2 if diagonal else 1.2,
-                                markersize=3.5, gid="series", **series_style(n))
+                                markersize=3.5, gid="series", **kw)
+                if _draw_predicted(ax, rows, "theory_" + column, kw["color"]) is not None:
+                    drew_predicted = True
+                    fixed = [_predicted_entry()]
                 n += 1
                 handles.append(line)
                 texts.append(text_of(c, a) + ("" if len(jobs) == 1 else " " + names[job]))
         ax.axhline(0.0, color=BAND_COLOR, linewidth=0.8)
         ax.set_title(title, fontsize="medium", loc="left")
         apply_time_axis(ax, scale)
-        fitted_legend(ax, handles, texts, max_legend, outside=False)
+        fitted_legend(ax, handles, texts, max_legend, outside=False, fixed=fixed)
     figure.suptitle(_headline(params, jobs), fontsize="medium")
     figure.sgdspectra["caption"] = (
         "Projections of the first-layer weights W_i on mu (left) and nu (right), per neuron, "
         "against t: a neuron serves the clusters ±mu or ±nu it aligns with." if xor else
         "Projections x^c . mu_a of each class's parameters on each mean, against t (the class's "
-        "own mean a = c drawn thick).")
+        "own mean a = c drawn thick).") + (PREDICTED_CAPTION if drew_predicted else "")
     return figure
 
 
@@ -663,13 +753,16 @@ def second_layer_figure(snapshots, *, spec=None, labels=None, max_legend=MAX_LEG
         "(±nu); the optimum needs all four clusters covered (docs/SCIENCE.md Task B).",
         width=7.2, height=4.0)
     ax = axes[0][0]
-    handles, texts = [], []
+    handles, texts, fixed = [], [], []
     n = 0
     for job in jobs:
         rows = snapshots[snapshots["job_id"] == job].sort_values("time")
         for i, column in columns.items():
+            kw = series_style(n)
             line, = ax.plot(rows["time"], rows[column], linewidth=1.6, markersize=3.5,
-                            gid="series", **series_style(n))
+                            gid="series", **kw)
+            if _draw_predicted(ax, rows, "theory_" + column, kw["color"]) is not None:
+                fixed = [_predicted_entry()]
             n += 1
             handles.append(line)
             texts.append("v_%d" % i + ("" if len(jobs) == 1 else " " + names[job]))
@@ -678,7 +771,51 @@ def second_layer_figure(snapshots, *, spec=None, labels=None, max_legend=MAX_LEG
     apply_time_axis(ax, _time_scale(snapshots, params, jobs))
     figure.suptitle(_headline(params, jobs), fontsize="medium")
     ax.set_title("second-layer weights against t", fontsize="medium", loc="left")
-    fitted_legend(ax, handles, texts, max_legend)
+    fitted_legend(ax, handles, texts, max_legend, fixed=fixed)
+    if fixed:
+        figure.sgdspectra["caption"] += PREDICTED_CAPTION
+    figure.sgdspectra["series"] = n
+    return figure
+
+
+def means_alignment_figure(snapshots, *, spec=None, labels=None,
+                           blocks_shown=DEFAULT_BLOCKS_SHOWN, max_legend=MAX_LEGEND):
+    """Per block (class c / neuron i): the alignment |P x| / |x| of its parameters with
+    span(means), measured as sqrt(1 - (off_mean_norms / weight_norms)^2) (solid) and, where
+    the snapshots carry it, predicted (theory_alignment, dashed), against t."""
+    jobs, params, names, xor, unit, off, norms = _block_norms(snapshots, spec, labels)
+    blocks = [i for i in off if i in norms and (blocks_shown is None or i < blocks_shown)]
+    if not blocks:
+        raise ValueError("no off-mean and weight norms to draw")
+    figure, axes = new_figure("alignment_means", "Alignment with the means", "", width=7.2,
+                              height=4.0)
+    ax = axes[0][0]
+    handles, texts, fixed = [], [], []
+    n = 0
+    for job in jobs:
+        rows = snapshots[snapshots["job_id"] == job].sort_values("time")
+        for i in blocks:
+            ratio = rows[off[i]].to_numpy(dtype=float) / rows[norms[i]].to_numpy(dtype=float)
+            measured = numpy.sqrt(numpy.clip(1.0 - ratio * ratio, 0.0, None))
+            kw = series_style(n)
+            line, = ax.plot(rows["time"], measured, linewidth=1.6, markersize=3.5,
+                            gid="series", **kw)
+            if _draw_predicted(ax, rows, "theory_alignment[%d]" % i, kw["color"]) is not None:
+                fixed = [_predicted_entry()]
+            n += 1
+            handles.append(line)
+            texts.append((unit % i) + ("" if len(jobs) == 1 else " " + names[job]))
+    ax.set_ylim(-0.02, 1.04)
+    ax.set_ylabel("|P x| / |x|, P onto span(means)")
+    apply_time_axis(ax, _time_scale(snapshots, params, jobs))
+    figure.suptitle(_headline(params, jobs), fontsize="medium")
+    ax.set_title("alignment with span(means) against t", fontsize="medium", loc="left")
+    fitted_legend(ax, handles, texts, max_legend, fixed=fixed)
+    figure.sgdspectra["caption"] = (
+        "Per %s: the alignment |P x|/|x| of the parameters with the span of the means, measured "
+        "as √(1 - (off-mean norm / norm)²), against t; 1 = inside the span." % (
+            "neuron W_i" if xor else "class x^c")
+        + (PREDICTED_CAPTION if fixed else ""))
     figure.sgdspectra["series"] = n
     return figure
 
@@ -936,6 +1073,9 @@ def job_figures(job, *, times=None, blocks_shown=DEFAULT_BLOCKS_SHOWN):
             figures.append(mean_products_figure(snapshots, spec=spec, blocks_shown=blocks_shown))
         if _indexed_columns(snapshots, "second_layer_weights"):
             figures.append(second_layer_figure(snapshots, spec=spec))
+        if has_predictions(snapshots) and _indexed_columns(snapshots, "off_mean_norms"):
+            figures.append(means_alignment_figure(snapshots, spec=spec,
+                                                  blocks_shown=blocks_shown))
     if not spectra.empty:
         snaps = spectra.drop_duplicates("snapshot_index").sort_values("time")
         names = set()
@@ -944,6 +1084,17 @@ def job_figures(job, *, times=None, blocks_shown=DEFAULT_BLOCKS_SHOWN):
                                      job_id=job.job_id)
             if figure.sgdspectra["name"] in names:  # two times that print alike
                 figure.sgdspectra["name"] += "_snapshot%d" % int(snaps["snapshot_index"].iloc[i])
+            names.add(figure.sgdspectra["name"])
+            figures.append(figure)
+    density = getattr(job, "density", None)  # analysis.density_probes > 0
+    if density is not None and not density.empty:
+        from .density import density_figure, density_snapshots
+
+        names = set()
+        for index in density_snapshots(density, times):
+            figure = density_figure(density, index, spec=spec, job_id=job.job_id)
+            if figure.sgdspectra["name"] in names:
+                figure.sgdspectra["name"] += "_snapshot%d" % index
             names.add(figure.sgdspectra["name"])
             figures.append(figure)
     return figures, notes

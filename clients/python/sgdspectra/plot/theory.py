@@ -35,6 +35,21 @@ docs/REPRODUCTION.md holds the derivations checked against measurements.
    Leading order in 1/d + 1/lambda (the spread of pi around 1/k); not drawn for G, whose
    per-sample weights (pi_c - y_c)^2 depend on the class, so its bulk is not Marchenko-Pastur.
 
+2b. The Marchenko-Pastur density of the same class blocks at t = 0 (the density figure's
+   overlay). Marchenko & Pastur, "Distribution of eigenvalues for some sets of random
+   matrices", Math. USSR-Sbornik 1 (1967) 457-483; in the form of Bai & Silverstein, "Spectral
+   Analysis of Large Dimensional Random Matrices" (2nd ed., 2010), chapter 3: the eigenvalues
+   of (1/M) sum_j Y_j Y_j^T, Y_j in R^d with i.i.d. entries of variance s2, have as d, M -> inf,
+   d / M -> gamma, the limiting density
+       p(x) = sqrt((b - x)(x - a)) / (2 pi s2 gamma x)   on [a, b],
+       a = s2 (1 - sqrt(gamma))^2,  b = s2 (1 + sqrt(gamma))^2,
+   of total mass 1 for gamma <= 1 and 1/gamma for gamma > 1, when an atom of mass 1 - 1/gamma
+   sits at 0 (rank <= M < d). Its mean is s2 (E tr/d of the matrix). For the class block H_cc
+   (2. above) s2 = sigma^2 = (k-1)/(k^2 lambda) and gamma = d / M. The finite-rank spikes move k
+   eigenvalues out of the bulk (the BBP outliers) without changing the limit law: in the block's
+   normalized density (mass 1/d per eigenvalue) the outliers carry about k/d and the bulk the
+   rest.
+
 3. XOR success fraction (SCIENCE.md Task B: "With lambda large, about 3/32 of Gaussian
    initialisations reach the optimum"; table row X1, K = 4 hidden neurons: "finite-size runs
    give roughly 0.09-0.15"). Drawn for XOR sweeps with K = 4, the setting it is stated for.
@@ -205,6 +220,33 @@ def bbp_class_block(params):
                          edge=sigma2 * (1 + critical) ** 2, threshold_theta=critical,
                          outliers=outliers, overlaps=overlaps,
                          overlap_with_means=sum(overlaps) / len(overlaps))
+
+
+def marchenko_pastur_density(x, s2, gamma):
+    """The continuous part of the Marchenko-Pastur law with variance s2 and ratio gamma = d / M
+    at the points x (see 2b. above): sqrt((b - x)(x - a)) / (2 pi s2 gamma x) on [a, b], 0
+    outside. Integrates to min(1, 1/gamma); the atom at 0 (gamma > 1) is
+    `marchenko_pastur_atom`."""
+    import numpy
+
+    x = numpy.asarray(x, dtype=float)
+    a, b = marchenko_pastur_support(s2, gamma)
+    inside = (x > a) & (x < b) & (x > 0)
+    out = numpy.zeros_like(x)
+    xi = x[inside]
+    out[inside] = numpy.sqrt((b - xi) * (xi - a)) / (2.0 * math.pi * s2 * gamma * xi)
+    return out
+
+
+def marchenko_pastur_support(s2, gamma):
+    """(a, b) = (s2 (1 - sqrt(gamma))^2, s2 (1 + sqrt(gamma))^2), the continuous part's support."""
+    root = math.sqrt(gamma)
+    return (s2 * (1.0 - root) ** 2, s2 * (1.0 + root) ** 2)
+
+
+def marchenko_pastur_atom(gamma):
+    """Mass of the Marchenko-Pastur law at 0: 1 - 1/gamma for gamma > 1, else 0."""
+    return max(0.0, 1.0 - 1.0 / gamma)
 
 
 # ---------------------------------------------------------------------------------------------
