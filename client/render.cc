@@ -318,11 +318,12 @@ class TableRenderer : public EventRenderer {
     *out_ << StringFormat("  measured/predicted  test acc %.4f/%.4f  test loss %.4f/%.4f\n",
                           snapshot.test_accuracy(), theory.test_accuracy(), snapshot.test_loss(),
                           theory.test_loss());
-    const char prefix = IsXorSnapshot(snapshot) ? 'n' : 'c';
+    const bool is_xor = IsXorSnapshot(snapshot);
+    const char prefix = is_xor ? 'n' : 'c';
     const int blocks = std::min(theory.alignment_size(), snapshot.weight_norms_size());
     const int shown = std::min(blocks, kNeuronsShown);
     std::string align = "  align  ";
-    std::string norm = "  |x|    ";
+    std::string norm = is_xor ? "  |W|    " : "  |x|    ";
     for (int c = 0; c < shown; ++c) {
       align += StringFormat("  %c%d %.3f/%.3f", prefix, c, MeasuredAlignment(snapshot, c),
                             theory.alignment(c));
