@@ -216,8 +216,25 @@ KgmmRunAndPrediction RunAndPredict(const ExperimentSpec& spec, bool fluctuations
 
 int PackedRIndex(int k, int c) { return k * k + c * k - c * (c - 1) / 2; }
 
-// Standardised errors (measured - predicted) / predicted sd of m_ca and |x^c| at every
-// snapshot after t = 0, with the predicted covariance (c_delta / d) P of `reference`.
+// The alignment with span(means), a_c = sqrt(S / R_cc) with S = sum_a m_ca^2 (orthonormal
+// means), measured from the snapshot's own norms (sqrt(1 - off^2 / |x|^2), as the CLI and the
+// Python client compute it) against the prediction, in predicted sd by the delta method:
+// da/dm_ca = m_ca / (a R_cc), da/dR_cc = -a / (2 R_cc), var = scale g^T P g.
+double AlignmentError(const Snapshot& s, const KgmmPredictionPoint& q, const MatrixXd& p,
+                      double scale, int c) {
+  const int k = static_cast<int>(q.stats.m.rows());
+  const double r = q.stats.r(c, c), a = q.alignment[c];
+  VectorXd g = VectorXd::Zero(p.rows());
+  for (int b = 0; b < k; ++b) g[c + k * b] = q.stats.m(c, b) / (a * r);
+  g[PackedRIndex(k, c)] = -a / (2 * r);
+  const double sd = std::sqrt(scale * g.dot(p * g));
+  const double ratio = s.off_mean_norms[c] / s.weight_norms[c];
+  return (std::sqrt(1 - ratio * ratio) - a) / sd;
+}
+
+// Standardised errors (measured - predicted) / predicted sd of m_ca, |x^c| and the alignment
+// with span(means) at every snapshot after t = 0, with the predicted covariance (c_delta / d) P of
+// `reference`.
 std::vector<double> StandardisedErrors(const KgmmRunAndPrediction& run,
                                        const KgmmPrediction& reference, long d) {
   const int k = run.params.num_classes;
@@ -236,6 +253,7 @@ std::vector<double> StandardisedErrors(const KgmmRunAndPrediction& run,
       const int j = PackedRIndex(k, c);
       const double sd = std::sqrt(scale * p(j, j)) / (2 * q.weight_norms[c]);
       z.push_back((s.weight_norms[c] - q.weight_norms[c]) / sd);
+      z.push_back(AlignmentError(s, q, p, scale, c));
     }
   }
   return z;
@@ -276,7 +294,8 @@ TEST(EffectiveDynamicsTest, InitialStatisticsAreTheJobsOwn) {
   }
 }
 
-// d = 2000, three seeds: every m_ca and |x^c| at every snapshot within 5 predicted sd, and the
+// d = 2000, three seeds: every m_ca, |x^c| and alignment with span(means) at every snapshot
+// within 5 predicted sd, and the
 // mean squared standardised error near 1 (the predicted sd is neither too small nor too large).
 // The same at d = 250 with the sd scaled by sqrt(8), and the raw error shrinking by ~sqrt(8).
 TEST(EffectiveDynamicsTest, KgmmSgdFollowsThePredictionWithinItsFluctuations) {
