@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <vector>
 
 #include "sgdspectra/core/experiment.h"
@@ -62,6 +63,75 @@ TEST(EffectiveDynamicsTest, DriftAtTheOriginHasItsClosedForm) {
   const MatrixXd centred = MatrixXd::Identity(3, 3) - MatrixXd::Constant(3, 3, 1.0 / 3);
   EXPECT_LT((f.m - centred / 3).norm(), 1e-14);
   EXPECT_LT((f.r - p.c_delta / (p.snr * 3) * centred).norm(), 1e-14);
+}
+
+// The reduced case k = 2: everything depends on the logit difference D = l_0 - l_1, which given
+// class a is N(m_0a - m_1a, (R_00 + R_11 - 2 R_01) / lambda). With e_a = E_a[sigmoid(D)],
+// h_a = E_a[sigmoid(D)(1 - sigmoid(D))], q_a = E_a[(sigmoid(D) - 1{a = 0})^2] and J = [[1, -1],
+// [-1, 1]]: gbar^a = (e_a - 1{a=0}) (1, -1), Hbar^a = h_a J, Gbar^a = q_a J. The header's drift
+// then needs only these one-dimensional integrals, done here by Simpson's rule (4000 panels
+// over +-12 sd), independently of the code's two-dimensional Gauss-Hermite rule; the loss
+// (log(1 + e^{-D}) for class 0, log(1 + e^{D}) for class 1) the same way, and the accuracy in
+// closed form, Phi(+-mean / sd).
+double SimpsonNormal(double mean, double sd, const std::function<double(double)>& f) {
+  const int n = 4000;
+  const double lo = mean - 12 * sd, h = 24 * sd / n;
+  double sum = 0;
+  for (int i = 0; i <= n; ++i) {
+    const double x = lo + i * h, z = (x - mean) / sd;
+    const double w = (i == 0 || i == n) ? 1 : (i % 2 == 1 ? 4 : 2);
+    sum += w * f(x) * std::exp(-0.5 * z * z) / (sd * std::sqrt(2 * M_PI));
+  }
+  return sum * h / 3;
+}
+
+TEST(EffectiveDynamicsTest, TwoClassDriftAndMetricsReduceToOneDimensionalIntegrals) {
+  KgmmDynamicsParams p;
+  p.num_classes = 2;
+  p.snr = 4;
+  p.ridge = 0.3;
+  p.c_delta = 2;
+  KgmmStatistics s;
+  s.m.resize(2, 2);
+  s.m << 0.7, -0.2, 0.1, 0.5;
+  s.r.resize(2, 2);
+  s.r << 1.3, 0.4, 0.4, 0.9;
+  const auto sigmoid = [](double x) { return 1 / (1 + std::exp(-x)); };
+  const double sd = std::sqrt((s.r(0, 0) + s.r(1, 1) - 2 * s.r(0, 1)) / p.snr);
+  MatrixXd j(2, 2);
+  j << 1, -1, -1, 1;
+  MatrixXd m_drift = -p.ridge * s.m, a_sum = MatrixXd::Zero(2, 2), g_sum = MatrixXd::Zero(2, 2);
+  double accuracy = 0, loss = 0;
+  for (int a = 0; a < 2; ++a) {
+    const double mean = s.m(0, a) - s.m(1, a), first = a == 0 ? 1 : 0;
+    const double e = SimpsonNormal(mean, sd, sigmoid);
+    const double h = SimpsonNormal(mean, sd, [&](double x) { return sigmoid(x) * sigmoid(-x); });
+    const double q = SimpsonNormal(
+        mean, sd, [&](double x) { return (sigmoid(x) - first) * (sigmoid(x) - first); });
+    // P(D > 0 | class 0) = Phi(mean / sd), P(D < 0 | class 1) = Phi(-mean / sd), by erfc.
+    accuracy += 0.25 * std::erfc(-(a == 0 ? mean : -mean) / (sd * std::sqrt(2.0)));
+    loss += 0.5 * SimpsonNormal(mean, sd,
+                                [&](double x) { return std::log1p(std::exp(a == 0 ? -x : x)); });
+    VectorXd gbar(2);
+    gbar << e - first, -(e - first);
+    MatrixXd gram_row = MatrixXd::Zero(2, 2);
+    gram_row.col(a) = gbar;  // gbar^a Gram_{a.} with Gram = I
+    m_drift -= 0.5 * (gram_row + h * j * s.m / p.snr);
+    a_sum += 0.5 * (gbar * s.m.col(a).transpose() + h * j * s.r / p.snr);
+    g_sum += 0.5 * q * j;
+  }
+  const MatrixXd r_drift =
+      -2 * p.ridge * s.r - a_sum - a_sum.transpose() + p.c_delta / p.snr * g_sum;
+  KgmmStatistics f;
+  ASSERT_TRUE(KgmmDrift(p, s, EffectiveDynamicsOptions(), &f).ok());
+  EXPECT_LT((f.m - m_drift).cwiseAbs().maxCoeff(), 1e-9) << f.m << "\n" << m_drift;
+  EXPECT_LT((f.r - r_drift).cwiseAbs().maxCoeff(), 1e-9) << f.r << "\n" << r_drift;
+  KgmmPrediction at_state;
+  EffectiveDynamicsOptions o;
+  o.compute_limit = false;
+  ASSERT_TRUE(PredictKgmm(p, s, {0.0}, o, &at_state).ok());
+  EXPECT_NEAR(at_state.points[0].test_accuracy, accuracy, 1e-12);
+  EXPECT_NEAR(at_state.points[0].test_loss, loss, 1e-9);
 }
 
 // ---------------------------------------------------------------------------------------------
