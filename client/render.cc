@@ -405,11 +405,18 @@ class CsvRenderer : public EventRenderer {
     if (!event.has_snapshot()) return;
     const v1::Snapshot& snapshot = event.snapshot();
     // The columns after the spectrum's are the snapshot's metrics, repeated on each of its rows
-    // so that every row stands alone in a spreadsheet filter.
+    // so that every row stands alone in a spreadsheet filter; the predicted ones are empty
+    // without analysis.theory.
+    const bool theory = snapshot.has_theory();
     const std::vector<std::string> snapshot_metrics = {
-        ExactNumber(snapshot.train_loss()),       ExactNumber(snapshot.train_accuracy()),
-        ExactNumber(snapshot.test_loss()),        ExactNumber(snapshot.test_accuracy()),
-        ExactNumber(snapshot.gradient_overlap()), std::to_string(snapshot.total_products())};
+        ExactNumber(snapshot.train_loss()),
+        ExactNumber(snapshot.train_accuracy()),
+        ExactNumber(snapshot.test_loss()),
+        ExactNumber(snapshot.test_accuracy()),
+        ExactNumber(snapshot.gradient_overlap()),
+        std::to_string(snapshot.total_products()),
+        theory ? ExactNumber(snapshot.theory().test_loss()) : "",
+        theory ? ExactNumber(snapshot.theory().test_accuracy()) : ""};
     const std::vector<std::string> snapshot_id = {
         event.job_id(), std::to_string(event.seq()), std::to_string(snapshot.index()),
         std::to_string(snapshot.step()), ExactNumber(snapshot.time())};
@@ -632,7 +639,8 @@ std::string EventCsvHeader() {
          "matrix,block,block_index,outlier_count,expected_outliers,bulk_edge,edge_method,"
          "top_eigenvalues,alignment_at_outliers,alignment_at_expected,overlap_with_means,"
          "solver_method,solver_requested,solver_converged,solver_products,solver_seconds,"
-         "train_loss,train_accuracy,test_loss,test_accuracy,gradient_overlap,total_products";
+         "train_loss,train_accuracy,test_loss,test_accuracy,gradient_overlap,total_products,"
+         "predicted_test_loss,predicted_test_accuracy";
 }
 
 std::unique_ptr<EventRenderer> MakeEventRenderer(OutputFormat format, std::ostream* out,

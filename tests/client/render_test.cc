@@ -163,6 +163,7 @@ TEST(RenderTest, CsvHasHeaderAndOneRowPerSnapshotAndSpectrum) {
   EXPECT_EQ(row[column("top_eigenvalues")],
             "9.5;7.25;0.3333333333333333;0.125;0.1;0.05;0.01;0.001");
   EXPECT_EQ(row[column("test_accuracy")], "0.9");
+  EXPECT_EQ(row[column("predicted_test_accuracy")], "");  // no analysis.theory
   const std::vector<std::string> full_row = CsvFields(lines[kClasses + 1]);
   EXPECT_EQ(full_row[column("block")], "full");
   EXPECT_EQ(full_row[column("block_index")], "-1");
@@ -333,6 +334,14 @@ TEST(RenderTest, TheoryLinesShowMeasuredBesidePredicted) {
   limit->mutable_limit()->set_time(160);
   limit->mutable_limit()->set_test_accuracy(0.97);
   for (double a : {0.5, 1.0}) limit->mutable_limit()->add_alignment(a);
+  // CSV: the snapshot's row carries the predicted metrics (no spectra: one row).
+  const std::vector<std::string> csv = Lines(RenderAll(OutputFormat::kCsv, events, false));
+  ASSERT_EQ(csv.size(), 2u);
+  const std::vector<std::string> header = CsvFields(csv[0]), row = CsvFields(csv[1]);
+  ASSERT_EQ(row.size(), header.size());
+  EXPECT_EQ(header[header.size() - 2], "predicted_test_loss");
+  EXPECT_EQ(row[row.size() - 2], "0.125");
+  EXPECT_EQ(row.back(), "0.95");
   const std::string text = RenderAll(OutputFormat::kTable, events, false);
   EXPECT_THAT(text, HasSubstr("  measured/predicted  test acc 0.9000/0.9500  "
                               "test loss 0.2500/0.1250\n"));
