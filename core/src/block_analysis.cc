@@ -409,13 +409,15 @@ void SetBlockTarget(const ExperimentSpec& spec, MatrixKind matrix, BlockKind blo
   b->keep_vectors = IsFullHessian(target);
 }
 
+// A product cut short by the cancel hook is incomplete; it is kept all the same, because a
+// cancelled run reports nothing more (the snapshot's solves see the same hook and stop).
 const MatrixXd& SampleGramCache::Inputs(const SampleSet& samples, ThreadPool* pool) {
-  if (inputs_.size() == 0) inputs_ = SampleInnerProducts(samples.inputs, pool);
+  if (inputs_.size() == 0) inputs_ = SampleInnerProducts(samples.inputs, pool, cancel_);
   return inputs_;
 }
 
 const MatrixXd& SampleGramCache::Noise(const SampleSet& samples, ThreadPool* pool) {
-  if (noise_.size() == 0) noise_ = SampleInnerProducts(samples.noise, pool);
+  if (noise_.size() == 0) noise_ = SampleInnerProducts(samples.noise, pool, cancel_);
   return noise_;
 }
 

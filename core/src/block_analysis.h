@@ -109,12 +109,15 @@ void SetBlockTarget(const ExperimentSpec& spec, MatrixKind matrix, BlockKind blo
 // run. Used only while both fit (GramFormFits): above that the G-matrices stay matrix-free.
 class SampleGramCache {
  public:
+  // `cancel` (the run's, which outlives the cache) stops a product between tiles.
+  explicit SampleGramCache(const CancelFn& cancel) : cancel_(cancel) {}
   static bool Fits(long num_samples) { return GramFormFits(num_samples); }
   // The cached products, computed on first use with the pool.
   const MatrixXd& Inputs(const SampleSet& samples, ThreadPool* pool);
   const MatrixXd& Noise(const SampleSet& samples, ThreadPool* pool);
 
  private:
+  const CancelFn& cancel_;
   MatrixXd inputs_, noise_;
 };
 

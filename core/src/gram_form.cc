@@ -13,11 +13,13 @@ constexpr long kInnerProductTileRows = 256;
 
 }  // namespace
 
-MatrixXd SampleInnerProducts(const RowMatrix& samples, ThreadPool* pool) {
+MatrixXd SampleInnerProducts(const RowMatrix& samples, ThreadPool* pool, const CancelFn& cancel) {
   const long m = samples.rows();
   MatrixXd inner(m, m);
   const long tiles = (m + kInnerProductTileRows - 1) / kInnerProductTileRows;
   auto tile = [&](long t) {
+    // M = 4096 takes seconds: a cancel (a server's drain) stops it between tiles.
+    if (cancel && cancel()) return;
     const long begin = t * kInnerProductTileRows;
     const long rows = std::min(kInnerProductTileRows, m - begin);
     inner.middleRows(begin, rows).noalias() = samples.middleRows(begin, rows) * samples.transpose();

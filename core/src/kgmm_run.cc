@@ -26,7 +26,8 @@ class KgmmRun : public TaskRun {
         step_size_(spec.ResolvedStepSize()),
         input_(spec.Dim()),
         logits_(spec.kgmm.num_classes),
-        probs_(spec.kgmm.num_classes) {
+        probs_(spec.kgmm.num_classes),
+        gram_cache_(cancel) {
     const long d = spec.Dim();
     const int k = spec.kgmm.num_classes;
     weights_.resize(k, d);

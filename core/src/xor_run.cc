@@ -31,7 +31,8 @@ class XorRun : public TaskRun {
         cancel_(cancel),
         step_size_(spec.ResolvedStepSize()),
         input_(spec.Dim()),
-        scratch_(2 * spec.xor_task.hidden) {
+        scratch_(2 * spec.xor_task.hidden),
+        gram_cache_(cancel) {
     const long d = spec.Dim();
     const int k = spec.xor_task.hidden;
     params_.w.resize(k, d);

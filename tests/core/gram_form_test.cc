@@ -37,6 +37,17 @@ TEST(GramFormTest, InnerProductsAreExactAndThreadCountIndependent) {
   EXPECT_LT((a - reference).cwiseAbs().maxCoeff(), 1e-12 * reference.cwiseAbs().maxCoeff());
 }
 
+// The cancel hook is polled once per 256-row tile: a hook that fires at its third poll leaves
+// the first two tiles computed (equal to the uncancelled product) and skips the third.
+TEST(GramFormTest, InnerProductsStopBetweenTilesWhenCancelled) {
+  const RowMatrix y = RandomRows(700, 40, 1);  // tiles of 256, 256 and 188 rows
+  const MatrixXd full = SampleInnerProducts(y, nullptr);
+  int polls = 0;
+  const MatrixXd partial = SampleInnerProducts(y, nullptr, [&polls] { return ++polls > 2; });
+  EXPECT_EQ(polls, 3);
+  EXPECT_EQ(partial.topRows(512), full.topRows(512));
+}
+
 TEST(GramFormTest, GramSpectrumIsTheNonzeroSpectrumOfG) {
   // d = 30, m = 3 (A is 90 x 90) over M = 40 samples: A has rank 40 and 50 zero eigenvalues.
   const long d = 30, m = 3, samples_count = 40;

@@ -34,7 +34,10 @@ inline bool GramFormFits(long num_samples) {
 }
 
 // Y Y^T (M x M) of a row-major sample, computed in fixed row tiles on the pool (may be null).
-MatrixXd SampleInnerProducts(const RowMatrix& samples, ThreadPool* pool);
+// `cancel` (may be empty) is polled before each tile: once it returns true the remaining tiles
+// are skipped and the result is incomplete (the caller, cancelled, must not use it).
+MatrixXd SampleInnerProducts(const RowMatrix& samples, ThreadPool* pool,
+                             const CancelFn& cancel = nullptr);
 
 // K = (1/M) (E E^T) o inner, with inner = Y Y^T and factors E (M x m).
 MatrixXd GramOfOuterProducts(const MatrixXd& inner, const RowMatrix& factors);
