@@ -292,6 +292,22 @@ class DensityFigureTest(unittest.TestCase):
         full_spikes = lines(full_ax, "density-spikes")[0]
         self.assertEqual(list(full_spikes.get_xdata()), [0.05, 0.06, 0.07, 0.08, 0.09, 0.1])
 
+    def test_light_nodes_at_or_below_the_reported_bulk_edge_are_not_spikes(self):
+        events = kgmm_events()
+        for event in events:
+            if event.HasField("snapshot"):
+                for spectrum in event.snapshot.spectra:
+                    if spectrum.block == jobs_pb2.CLASS_BLOCK:
+                        spectrum.bulk_edge = 0.0916  # the first outlier node sits on the edge
+        job = plot.load_job(events)
+        figure = density_module.density_figure(job.density, 0, spec=job, spectra=job.spectra)
+        spikes = lines(figure.axes[0], "density-spikes")[0]
+        self.assertEqual(sorted(spikes.get_xdata()), sorted([0.0916 * 1.01, 0.0916 * 1.02] * 2))
+        # The full H reports no edge (0): every light node stays a spike.
+        full_spikes = lines(figure.axes[1], "density-spikes")[0]
+        self.assertEqual(len(full_spikes.get_xdata()), 6)
+        self.assertIn("above the block's reported bulk edge", figure.sgdspectra["caption"])
+
     def test_marchenko_pastur_at_t0_for_the_class_block_only(self):
         figure = density_module.density_figure(self.job.density, 0, spec=self.job)
         s2 = (K - 1) / (K * K * SNR)

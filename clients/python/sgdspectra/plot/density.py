@@ -46,13 +46,28 @@ def probe_count(nodes):
     return max(1, int(round(1.0 / first))) if first > 0 else max(1, nodes["probe"].nunique())
 
 
-def spike_mask(nodes, dimension, spike_factor=DEFAULT_SPIKE_FACTOR):
-    """Nodes of weight <= spike_factor / (n probes): isolated eigenvalues. All False when the
-    block's dimension n is unknown (None)."""
+def spike_mask(nodes, dimension, spike_factor=DEFAULT_SPIKE_FACTOR, bulk_edge=None):
+    """Nodes of weight <= spike_factor / (n probes): isolated eigenvalues; with the block's
+    bulk edge (> 0) only those above it (Lanczos also puts light nodes at the bulk's own edge).
+    All False when the block's dimension n is unknown (None)."""
     weights = nodes["node_weight"].to_numpy(dtype=float)
     if not dimension:
         return numpy.zeros(len(weights), dtype=bool)
-    return weights <= spike_factor / (dimension * probe_count(nodes))
+    mask = weights <= spike_factor / (dimension * probe_count(nodes))
+    if bulk_edge is not None and bulk_edge > 0:
+        mask &= nodes["node_value"].to_numpy(dtype=float) > bulk_edge
+    return mask
+
+
+def bulk_edge_of(spectra, snapshot_index, matrix, block, block_index, job_id=None):
+    """The block's reported bulk edge at the snapshot (spectra frame), or None."""
+    if spectra is None or spectra.empty:
+        return None
+    rows = spectra[(spectra["snapshot_index"] == snapshot_index) & (spectra["matrix"] == matrix)
+                   & (spectra["block"] == block) & (spectra["block_index"] == block_index)]
+    if job_id is not None:
+        rows = rows[rows["job_id"] == job_id]
+    return float(rows["bulk_edge"].iloc[0]) if len(rows) else None
 
 
 def bandwidth_of(values, spikes, fraction=DEFAULT_BANDWIDTH_FRACTION):
@@ -89,12 +104,14 @@ def density_snapshots(density, times=None):
 
 
 def density_figure(density, snapshot_index=None, *, blocks=None, spec=None, job_id=None,
-                   bandwidth_fraction=DEFAULT_BANDWIDTH_FRACTION,
+                   spectra=None, bandwidth_fraction=DEFAULT_BANDWIDTH_FRACTION,
                    spike_factor=DEFAULT_SPIKE_FACTOR):
     """One snapshot (default the last) of one job: per block (default: H class block 0 and the
     full H) the SLQ density broadened by a Gaussian, its spikes, and at t = 0 for the k-GMM
     Hessian class blocks the Marchenko-Pastur density (module docstring). `density` is the
-    density frame; `spec` as for the job figures (a JobData gives the test sample size).
+    density frame; `spec` as for the job figures (a JobData gives the test sample size);
+    `spectra` (the spectra frame, optional) gives each block's bulk edge, above which alone
+    light nodes are marked as spikes.
     The figure's record has "bandwidths" {block label: h}."""
     from .job import (MATRIX_NAMES, _headline, _params_by_job, block_description,
                       block_label, job_ids)
@@ -127,7 +144,8 @@ def density_figure(density, snapshot_index=None, *, blocks=None, spec=None, job_
         values = nodes["node_value"].to_numpy(dtype=float)
         weights = nodes["node_weight"].to_numpy(dtype=float)
         dimension = theory.block_dimension(p, block)
-        spikes = spike_mask(nodes, dimension, spike_factor)
+        edge = bulk_edge_of(spectra, snapshot_index, matrix, block, index, job)
+        spikes = spike_mask(nodes, dimension, spike_factor, edge)
         h = bandwidth_of(values, spikes, bandwidth_fraction)
         figure.sgdspectra["bandwidths"][label] = h
         mp = (theory.bbp_class_block(p) if t == 0 and (matrix, block) == ("HESSIAN",
@@ -179,8 +197,9 @@ def density_figure(density, snapshot_index=None, *, blocks=None, spec=None, job_
         "t = %g (snapshot %d, step %d): the stochastic Lanczos quadrature of each block's "
         "spectrum (docs/SCIENCE.md, the whole spectrum), every node broadened by a Gaussian of "
         "width h = %g %% of the range of the bulk nodes (h per panel in the legend); triangles: "
-        "nodes of weight at most %g/(n probes), isolated eigenvalues such as the outliers%s.%s"
+        "nodes of weight at most %g/(n probes)%s, isolated eigenvalues such as the outliers%s.%s"
         % (t, snapshot_index, step, 100 * bandwidth_fraction, spike_factor,
+           " above the block's reported bulk edge" if spectra is not None else "",
            "; " + "; ".join(notes) if notes else "",
            " Dash-dotted: the Marchenko-Pastur density of the Hessian class block's bulk at "
            "t = 0, variance σ² = (k-1)/(k² λ) and ratio γ = d/M (plot/theory.py, 2b.); the "

@@ -1092,7 +1092,8 @@ def job_figures(job, *, times=None, blocks_shown=DEFAULT_BLOCKS_SHOWN):
 
         names = set()
         for index in density_snapshots(density, times):
-            figure = density_figure(density, index, spec=spec, job_id=job.job_id)
+            figure = density_figure(density, index, spec=spec, job_id=job.job_id,
+                                    spectra=getattr(job, "spectra", None))
             if figure.sgdspectra["name"] in names:
                 figure.sgdspectra["name"] += "_snapshot%d" % index
             names.add(figure.sgdspectra["name"])
