@@ -13,6 +13,7 @@
 #include "sgdspectra/core/random.h"
 #include "sgdspectra/core/softmax_model.h"
 #include "sgdspectra/core/two_layer_model.h"
+#include "task_run.h"
 
 namespace sgdspectra {
 namespace {
@@ -806,13 +807,7 @@ Status InitialKgmmStatistics(const ExperimentSpec& spec, KgmmStatistics* stats) 
   GaussianMixture mixture;
   const Status st = BuildMixture(spec, &mixture);
   if (!st.ok()) return st;
-  const long d = spec.kgmm.dim;
-  RowMatrix weights(spec.kgmm.num_classes, d);
-  // As KgmmRun's constructor: kInit stream, N(0, 1/d) entries in row-major order.
-  Rng init_rng(spec.seed, RngStream::kInit, 0, spec.random_stream_version);
-  const double scale = 1.0 / std::sqrt(static_cast<double>(d));
-  for (long i = 0; i < weights.size(); ++i) weights.data()[i] = scale * init_rng.Normal();
-  *stats = KgmmStatisticsOf(weights, mixture.centers());
+  *stats = KgmmStatisticsOf(InitialSoftmaxWeights(spec), mixture.centers());  // the run's own
   return Status::Ok();
 }
 
@@ -915,16 +910,8 @@ Status InitialXorStatistics(const ExperimentSpec& spec, XorStatistics* stats) {
   GaussianMixture mixture;
   const Status st = BuildMixture(spec, &mixture);
   if (!st.ok()) return st;
-  const long d = spec.xor_task.dim;
-  const int k = spec.xor_task.hidden;
-  // As XorRun's constructor: W (row-major, N(0, 1/d)), then v (N(0, 1)), from kInit.
-  RowMatrix w(k, d);
-  VectorXd v(k);
-  Rng init_rng(spec.seed, RngStream::kInit, 0, spec.random_stream_version);
-  const double scale = 1.0 / std::sqrt(static_cast<double>(d));
-  for (long i = 0; i < w.size(); ++i) w.data()[i] = scale * init_rng.Normal();
-  for (int i = 0; i < k; ++i) v[i] = init_rng.Normal();
-  *stats = XorStatisticsOf(w, v, mixture.centers().row(0).transpose(),
+  const TwoLayerParams initial = InitialTwoLayerParams(spec);  // the run's own draw
+  *stats = XorStatisticsOf(initial.w, initial.v, mixture.centers().row(0).transpose(),
                            mixture.centers().row(2).transpose());
   return Status::Ok();
 }

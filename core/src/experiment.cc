@@ -140,6 +140,28 @@ int NumericalRank(const MatrixXd& a, double tol, std::vector<double>* singular_v
   return rank;
 }
 
+RowMatrix InitialSoftmaxWeights(const ExperimentSpec& spec) {
+  const long d = spec.Dim();
+  RowMatrix weights(spec.kgmm.num_classes, d);
+  Rng init_rng(spec.seed, RngStream::kInit, 0, spec.random_stream_version);
+  const double scale = 1.0 / std::sqrt(static_cast<double>(d));
+  for (long i = 0; i < weights.size(); ++i) weights.data()[i] = scale * init_rng.Normal();
+  return weights;
+}
+
+TwoLayerParams InitialTwoLayerParams(const ExperimentSpec& spec) {
+  const long d = spec.Dim();
+  const int k = spec.xor_task.hidden;
+  TwoLayerParams params;
+  params.w.resize(k, d);
+  params.v.resize(k);
+  Rng init_rng(spec.seed, RngStream::kInit, 0, spec.random_stream_version);
+  const double scale = 1.0 / std::sqrt(static_cast<double>(d));
+  for (long i = 0; i < params.w.size(); ++i) params.w.data()[i] = scale * init_rng.Normal();
+  for (int i = 0; i < k; ++i) params.v[i] = init_rng.Normal();
+  return params;
+}
+
 uint64_t SolveSeed(uint64_t run_seed, int snapshot_index, int solve) {
   return MixBits(run_seed ^ MixBits((static_cast<uint64_t>(snapshot_index) << 20) + solve));
 }

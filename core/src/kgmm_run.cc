@@ -30,10 +30,7 @@ class KgmmRun : public TaskRun {
         gram_cache_(cancel) {
     const long d = spec.Dim();
     const int k = spec.kgmm.num_classes;
-    weights_.resize(k, d);
-    Rng init_rng(spec.seed, RngStream::kInit, 0, spec.random_stream_version);
-    const double scale = 1.0 / std::sqrt(static_cast<double>(d));
-    for (long i = 0; i < weights_.size(); ++i) weights_.data()[i] = scale * init_rng.Normal();
+    weights_ = InitialSoftmaxWeights(spec);
     mean_basis_ = OrthonormalBasis(mixture.centers().transpose());
     full_mean_basis_ = MatrixXd::Zero(k * d, k * k);
     for (int c = 0; c < k; ++c) full_mean_basis_.block(c * d, c * k, d, k) = mean_basis_;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "sgdspectra/core/experiment.h"
+#include "sgdspectra/core/two_layer_model.h"
 
 namespace sgdspectra {
 
@@ -49,6 +50,13 @@ std::unique_ptr<TaskRun> MakeKgmmRun(const ExperimentSpec& spec, const GaussianM
 std::unique_ptr<TaskRun> MakeXorRun(const ExperimentSpec& spec, const GaussianMixture& mixture,
                                     const SampleSet& test, ThreadPool* pool,
                                     const CancelFn& cancel);
+
+// A run's initial parameters, from the kInit stream: the softmax weights (k x d) or the XOR
+// network's W (K x d), entries N(0, 1/d) in row-major order, then XOR's v (K, N(0, 1)). The runs
+// and the effective dynamics' t = 0 statistics (effective_dynamics.cc) both draw them here, so
+// the prediction starts where the run starts.
+RowMatrix InitialSoftmaxWeights(const ExperimentSpec& spec);
+TwoLayerParams InitialTwoLayerParams(const ExperimentSpec& spec);
 
 // Numerical rank: singular values above tol * largest. Fills the singular values.
 int NumericalRank(const MatrixXd& a, double tol, std::vector<double>* singular_values);

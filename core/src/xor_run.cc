@@ -35,12 +35,7 @@ class XorRun : public TaskRun {
         gram_cache_(cancel) {
     const long d = spec.Dim();
     const int k = spec.xor_task.hidden;
-    params_.w.resize(k, d);
-    params_.v.resize(k);
-    Rng init_rng(spec.seed, RngStream::kInit, 0, spec.random_stream_version);
-    const double scale = 1.0 / std::sqrt(static_cast<double>(d));
-    for (long i = 0; i < params_.w.size(); ++i) params_.w.data()[i] = scale * init_rng.Normal();
-    for (int i = 0; i < k; ++i) params_.v[i] = init_rng.Normal();
+    params_ = InitialTwoLayerParams(spec);
 
     means_.resize(2, d);
     means_.row(0) = mixture.centers().row(0);  // mu
