@@ -1,7 +1,5 @@
 #include "server/request_decode.h"
 
-#include <utility>
-
 namespace sgdspectra::server {
 namespace {
 
@@ -9,7 +7,9 @@ using grpc::experimental::InterceptionHookPoints;
 
 class RequestDecodeInterceptor : public grpc::experimental::Interceptor {
  public:
-  explicit RequestDecodeInterceptor(std::string method) : method_(std::move(method)) {}
+  // `method` is the call's ServerRpcInfo::method(), which outlives the call's interceptors: no
+  // copy on every call.
+  explicit RequestDecodeInterceptor(const char* method) : method_(method) {}
 
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_MESSAGE) &&
@@ -24,7 +24,7 @@ class RequestDecodeInterceptor : public grpc::experimental::Interceptor {
   }
 
  private:
-  const std::string method_;
+  const char* const method_;
   bool request_undecodable_ = false;
 };
 

@@ -142,13 +142,8 @@ TEST(FaultServiceTest, StalledSampleStreamsNeitherDelaySubmitNorHoldTheirSamples
   options.request_threads = 1;
   InProcessServer server(options);
   ASSERT_TRUE(server.ok());
-  // M_test = 50 d = 20000 rows of 400 doubles: 64 MB per sample (128 MB with the noise rows
-  // a whole-sample draw also makes), far beyond the transport's buffers.
-  v1::JobSpec spec = TinySpec();
-  spec.mutable_kgmm()->set_dim(400);
-  spec.mutable_analysis()->set_test_ratio(50);
-  spec.mutable_analysis()->set_full_matrices(false);
-  spec.mutable_analysis()->set_g_matrix(false);
+  // 64 MB per sample (128 MB with the noise rows a whole-sample draw also makes).
+  const v1::JobSpec spec = LargeSampleSpec();
   v1::Job job;
   ASSERT_TRUE(Submit(server.stub(), spec, &job).ok());
   {

@@ -65,13 +65,8 @@ TEST(ServerLimitsTest, SampleStreamsBeyondTheLimitAreRefusedUntilOneEnds) {
   options.max_sample_streams = 1;
   InProcessServer server(options);
   ASSERT_TRUE(server.ok());
-  // M_test = 50 d = 20000 rows of 400 doubles (64 MB): far more than the transport buffers, so
-  // a stream whose reader stops stays open. Only the class blocks are analysed (no Gram cache).
-  v1::JobSpec spec = TinySpec();
-  spec.mutable_kgmm()->set_dim(400);
-  spec.mutable_analysis()->set_test_ratio(50);
-  spec.mutable_analysis()->set_full_matrices(false);
-  spec.mutable_analysis()->set_g_matrix(false);
+  // 64 MB: a stream whose reader stops stays open.
+  const v1::JobSpec spec = LargeSampleSpec();
   v1::Job job;
   ASSERT_TRUE(Submit(&server, spec, &job).ok());
   v1::StreamTestSampleRequest request;

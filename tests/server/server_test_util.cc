@@ -82,6 +82,15 @@ v1::JobSpec MediumSpec(uint64_t seed) {
   return spec;
 }
 
+v1::JobSpec LargeSampleSpec(uint64_t seed) {
+  v1::JobSpec spec = TinySpec(seed);
+  spec.mutable_kgmm()->set_dim(400);
+  spec.mutable_analysis()->set_test_ratio(50);
+  spec.mutable_analysis()->set_full_matrices(false);
+  spec.mutable_analysis()->set_g_matrix(false);
+  return spec;
+}
+
 v1::JobSpec LongSpec(uint64_t seed) {
   v1::JobSpec spec = TinySpec(seed);
   spec.set_name("long");

@@ -35,6 +35,10 @@ v1::JobSpec TinyXorSpec(uint64_t seed = 5);
 // About a second of work with many events: t_end = 60 (2400 steps), 13 snapshots and a
 // progress event every 10 steps.
 v1::JobSpec MediumSpec(uint64_t seed = 9);
+// TinySpec with a large test sample: d = 400, M_test = 50 d = 20000 rows of 400 doubles, 64 MB
+// per sample, far beyond the transport's buffers (a stream whose reader stops stays open).
+// Only the class blocks are analysed (no Gram cache).
+v1::JobSpec LargeSampleSpec(uint64_t seed = 7);
 // A job that runs for minutes unless cancelled: snapshots every 500 steps, with the core
 // polling its cancel hook in between, so a cancel ends it quickly.
 v1::JobSpec LongSpec(uint64_t seed = 11);
